@@ -1,0 +1,83 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Duckling",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "duckling", targets: ["duckling"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CDuckDB", pkgConfig: "duckdb"),
+        .target(
+            name: "DuckDBKit",
+            dependencies: ["CDuckDB"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DucklingCore",
+            dependencies: [
+                "DuckDBKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DucklingHTTP",
+            dependencies: [
+                "DucklingCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "duckling",
+            dependencies: [
+                "DucklingHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DuckDBKitTests",
+            dependencies: ["DuckDBKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DucklingCoreTests",
+            dependencies: ["DucklingCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DucklingHTTPTests",
+            dependencies: [
+                "DucklingHTTP",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["DucklingHTTP"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

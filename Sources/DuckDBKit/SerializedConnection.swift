@@ -1,0 +1,54 @@
+internal import CDuckDB
+
+/// A connection whose work always runs on its own serial queue, reachable from async code.
+///
+/// Cancelling the task awaiting ``run(_:)`` interrupts the statement the job is running.
+public final class SerializedConnection: Sendable {
+    private let queue: SerialQueue
+    /// Only touched on `queue`.
+    private let box: Box
+    public let label: String
+
+    private final class Box: @unchecked Sendable {
+        let connection: Connection
+        init(_ connection: Connection) { self.connection = connection }
+    }
+
+    public init(database: Database, label: String) throws {
+        self.queue = SerialQueue(label: label)
+        self.box = Box(try database.connect())
+        self.label = label
+    }
+
+    /// Runs `body` with the connection on its queue. If the calling task is cancelled, the running
+    /// statement is interrupted and `body` sees ``DuckDBError/Code/interrupted``; a job cancelled
+    /// before it starts throws `CancellationError` without running.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        let job = JobCancellation()
+        let box = self.box
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                queue.async {
+                    let connection = box.connection
+                    guard job.begin(on: connection.handle) else {
+                        continuation.resume(throwing: CancellationError())
+                        return
+                    }
+                    connection.currentJob = job
+                    let result = Result { try body(connection) }
+                    connection.currentJob = nil
+                    job.end()
+                    continuation.resume(with: result)
+                }
+            }
+        } onCancel: {
+            job.cancel()
+        }
+    }
+
+    /// Wraps a value created on this connection so it can be carried to a later ``run(_:)``.
+    public func bind<Value>(_ value: Value, to connection: Connection) -> ConnectionBound<Value> {
+        precondition(connection === box.connection, "the value must come from this connection")
+        return connection.bind(value, queue: queue)
+    }
+}
