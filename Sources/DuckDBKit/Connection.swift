@@ -75,14 +75,14 @@ public final class Connection {
             try execute("COMMIT")
             return value
         } catch {
-            rollbackQuietly()
+            rollbackIfInTransaction()
             throw error
         }
     }
 
     /// Rolls back the open transaction if there is one. A rollback with no transaction open is
     /// not an error worth reporting: the goal state (no open transaction) already holds.
-    func rollbackQuietly() {
+    public func rollbackIfInTransaction() {
         var result = duckdb_result()
         _ = duckdb_query(handle, "ROLLBACK", &result)
         duckdb_destroy_result(&result)

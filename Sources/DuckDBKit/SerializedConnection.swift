@@ -46,6 +46,13 @@ public final class SerializedConnection: Sendable {
         }
     }
 
+    /// Queues `body` on the connection without waiting for it: for cleanup that must happen before
+    /// the connection's next job (ending a transaction when a result is abandoned, say).
+    public func schedule(_ body: @escaping @Sendable (Connection) -> Void) {
+        let box = self.box
+        queue.async { body(box.connection) }
+    }
+
     /// Wraps a value created on this connection so it can be carried to a later ``run(_:)``.
     public func bind<Value>(_ value: Value, to connection: Connection) -> ConnectionBound<Value> {
         precondition(connection === box.connection, "the value must come from this connection")

@@ -1,0 +1,62 @@
+import Foundation
+
+/// The effective configuration as text for people, every secret masked.
+public struct ConfigurationSummary {
+    public let text: String
+
+    public init(_ configuration: DucklingConfiguration) {
+        var lines: [String] = ["configuration: \(configuration.file ?? "none (defaults and environment)")", ""]
+        let server = configuration.server
+        lines.append("server:")
+        lines.append("  address: \(server.host):\(server.port)")
+        lines.append("  data_dir: \(server.dataDirectory)")
+        lines.append("  api_key: \(server.apiKey.map { "set (\($0))" } ?? "not set (generated at \(server.dataDirectory)/api-key on first start)")")
+        lines.append("  read_only_keys: \(server.readOnlyKeys.count)")
+        let engine = configuration.engine
+        lines.append("duckdb:")
+        lines.append("  memory_limit: \(engine.memoryLimit ?? "\(engine.maxMemoryPercentage)% of RAM")")
+        lines.append("  threads: \(engine.threads.map(String.init) ?? "one per core")")
+        lines.append("  temp_directory: \(engine.tempDirectory ?? "-")")
+        lines.append("  sync_mode: \(engine.syncMode.rawValue), sync_workers: \(engine.syncWorkers)")
+        let query = configuration.query
+        lines.append("query:")
+        lines.append("  timeout: \(query.defaultTimeoutMilliseconds) ms (max \(query.maxTimeoutMilliseconds) ms), concurrent: \(query.maxConcurrent), queued: \(query.maxQueued)")
+        lines.append("databases:")
+        for database in configuration.databases {
+            lines.append("  \(database.id):")
+            lines.append("    path: \(database.path)")
+            for source in database.sources {
+                lines.append("    source \(source.name): \(Self.redacted(source.url.value))")
+            }
+            for dataset in database.datasets {
+                let shape = switch dataset.shape {
+                case .table(let table): "table \(table)"
+                case .split: "split queries"
+                }
+                lines.append("    dataset \(dataset.name): \(shape) from \(dataset.source)"
+                    + (dataset.incrementalColumn.map { ", incremental on \($0)" } ?? ", full each run"))
+            }
+            lines.append("    backups: \(database.backup.localDirectory) (keep \(database.backup.keepLast), \(database.backup.retentionDays) days)")
+            if let s3 = database.backup.s3 {
+                lines.append("    s3: s3://\(s3.bucket)/\(s3.prefix) at \(s3.endpoint), encryption \(s3.encryption.rawValue), access key \(s3.accessKey.map { "\($0)" } ?? "none")")
+            }
+            if !database.apiKeys.isEmpty { lines.append("    api_keys: \(database.apiKeys.count)") }
+        }
+        self.text = lines.joined(separator: "\n")
+    }
+
+    /// A connection URL with its password (and any `password=` parameter) masked.
+    public static func redacted(_ url: String) -> String {
+        var text = url
+        if let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].lastIndex(of: "@") {
+            let credentials = text[scheme.upperBound..<at]
+            if let colon = credentials.firstIndex(of: ":") {
+                text.replaceSubrange(text.index(after: colon)..<at, with: "••••••")
+            }
+        }
+        if let range = text.range(of: #"password=[^&\s]*"#, options: [.regularExpression, .caseInsensitive]) {
+            text.replaceSubrange(range, with: "password=••••••")
+        }
+        return text
+    }
+}

@@ -1,0 +1,29 @@
+/// Rules for names that come from configuration or requests and end up in SQL or paths.
+public enum Names {
+    /// A database id: letters, digits, `-`, `_`; 1–64 characters.
+    public static func isValidDatabaseID(_ id: String) -> Bool {
+        (1...64).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
+    }
+
+    /// A dataset, source or table name: an identifier of letters, digits and `_`, not starting with a digit.
+    public static func isValidName(_ name: String) -> Bool {
+        guard let first = name.first, first.isASCII, first.isLetter || first == "_", name.count <= 63 else { return false }
+        return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    }
+
+    /// `table` or `schema.table`.
+    public static func isValidQualifiedTable(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return (1...2).contains(parts.count) && parts.allSatisfy { isValidName(String($0)) }
+    }
+
+    /// A column named in configuration: any printable text (it is always quoted), but not empty.
+    public static func isValidColumn(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 255 && !name.unicodeScalars.contains { $0.value < 0x20 }
+    }
+
+    /// An S3 bucket name (3–63 lower-case letters, digits, `.` and `-`).
+    public static func isValidBucket(_ name: String) -> Bool {
+        (3...63).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "." || $0 == "-") }
+    }
+}

@@ -1,0 +1,25 @@
+/// A database Duckling reads from. The URL may carry a password, so it is a ``Secret``.
+public struct SourceSettings: Sendable {
+    public enum Kind: String, Sendable {
+        case postgres, mysql, sqlite
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var url: Secret
+
+    public init(name: String, kind: Kind, url: Secret) {
+        self.name = name
+        self.kind = kind
+        self.url = url
+    }
+
+    /// The kind a URL names: `postgresql://` or `postgres://`, `mysql://`, `sqlite:`.
+    static func kind(of url: String) -> Kind? {
+        let lower = url.lowercased()
+        if lower.hasPrefix("postgresql://") || lower.hasPrefix("postgres://") { return .postgres }
+        if lower.hasPrefix("mysql://") { return .mysql }
+        if lower.hasPrefix("sqlite:") { return .sqlite }
+        return nil
+    }
+}

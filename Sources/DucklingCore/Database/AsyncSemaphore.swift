@@ -1,0 +1,77 @@
+import Synchronization
+
+/// A counting semaphore for async code with a bounded, first-come-first-served wait queue.
+/// A cancelled waiter leaves the queue at once.
+final class AsyncSemaphore: Sendable {
+    /// The wait queue was full; nothing was acquired.
+    struct QueueFull: Error {}
+
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var available: Int
+        var waiters: [Waiter] = []
+        var nextID: UInt64 = 0
+    }
+
+    private let state: Mutex<State>
+    let permits: Int
+
+    init(permits: Int) {
+        precondition(permits > 0)
+        self.permits = permits
+        self.state = Mutex(State(available: permits))
+    }
+
+    /// Takes a permit, waiting behind earlier callers. With `queueLimit`, throws ``QueueFull`` instead
+    /// of waiting when that many callers already wait.
+    func acquire(queueLimit: Int? = nil) async throws {
+        let id: UInt64? = try state.withLock { state in
+            if state.available > 0 && state.waiters.isEmpty {
+                state.available -= 1
+                return nil
+            }
+            if let queueLimit, state.waiters.count >= queueLimit { throw QueueFull() }
+            state.nextID += 1
+            return state.nextID
+        }
+        guard let id else { return }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let cancelled = state.withLock { state in
+                    if Task.isCancelled { return true }
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return false
+                }
+                if cancelled { continuation.resume(throwing: CancellationError()) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> Waiter? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index)
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Returns a permit, handing it straight to the longest waiter if there is one.
+    func release() {
+        let waiter = state.withLock { state -> Waiter? in
+            if state.waiters.isEmpty {
+                state.available += 1
+                precondition(state.available <= permits, "semaphore released more often than acquired")
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.continuation.resume()
+    }
+
+    /// Permits in use and callers waiting, for status and metrics.
+    var usage: (inUse: Int, waiting: Int) {
+        state.withLock { (permits - $0.available, $0.waiters.count) }
+    }
+}

@@ -1,0 +1,31 @@
+import DuckDBKit
+import Synchronization
+
+/// A fixed set of read connections to one database instance. The pool's size bounds how many
+/// queries run at once; callers beyond that wait in a bounded queue.
+final class ConnectionPool: Sendable {
+    private let semaphore: AsyncSemaphore
+    private let idle: Mutex<[SerializedConnection]>
+
+    init(database: Database, size: Int, label: String) throws {
+        self.semaphore = AsyncSemaphore(permits: size)
+        self.idle = Mutex(try (0..<size).map { try SerializedConnection(database: database, label: "\(label).read.\($0)") })
+    }
+
+    /// Takes a connection, waiting if all are busy. With `queueLimit`, throws
+    /// ``AsyncSemaphore/QueueFull`` when that many callers are already waiting.
+    func acquire(queueLimit: Int?) async throws -> SerializedConnection {
+        try await semaphore.acquire(queueLimit: queueLimit)
+        return idle.withLock { $0.removeLast() }
+    }
+
+    func release(_ connection: SerializedConnection) {
+        idle.withLock { $0.append(connection) }
+        semaphore.release()
+    }
+
+    var usage: (inUse: Int, waiting: Int, size: Int) {
+        let (inUse, waiting) = semaphore.usage
+        return (inUse, waiting, semaphore.permits)
+    }
+}

@@ -1,0 +1,53 @@
+import DuckDBKit
+import Foundation
+
+/// One open DuckDB instance of a database file: its read pool and its single write connection.
+///
+/// After setup the instance is locked down (`enable_external_access=false` from the start,
+/// `lock_configuration=true` after): SQL run on it cannot reach files, the network, other
+/// catalogs, extensions or settings.
+final class DatabaseInstance: Sendable {
+    let database: Database
+    let readers: ConnectionPool
+    let writer: SerializedConnection
+    /// Held for the whole of a multi-step write (a sync's swap, a restore's checks).
+    let writeLock = AsyncSemaphore(permits: 1)
+
+    /// Opens the file read-write (creating it and `_duckling`), or read-only for tools that must
+    /// not change it; a read-only open needs the file to exist.
+    init(settings: DatabaseSettings, engine: EngineSettings, readers: Int, readOnly: Bool = false) throws {
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: settings.path) else {
+                throw DuckDBError(code: .openFailed, message: "no database file at \(settings.path)")
+            }
+        } else {
+            let directory = (settings.path as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        if let temp = engine.tempDirectory {
+            try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
+        }
+        let database = try Database(path: settings.path, configuration: DatabaseConfiguration(
+            memoryLimit: engine.memoryLimit ?? Self.memoryLimit(percentage: engine.maxMemoryPercentage),
+            threads: engine.threads,
+            tempDirectory: engine.tempDirectory,
+            accessMode: readOnly ? .readOnly : .automatic,
+            allowsExternalAccess: false,
+            // Nothing here stores secrets; without this, merely listing them touches ~/.duckdb.
+            additionalSettings: ["allow_persistent_secrets": "false"]))
+        let setup = try database.connect()
+        if !readOnly {
+            try setup.execute("CREATE SCHEMA IF NOT EXISTS _duckling")
+        }
+        try setup.execute("SET lock_configuration = true")
+        self.database = database
+        self.readers = try ConnectionPool(database: database, size: readers, label: "duckling.\(settings.id)")
+        self.writer = try SerializedConnection(database: database, label: "duckling.\(settings.id).write")
+    }
+
+    /// `percentage` of physical memory, in DuckDB's notation.
+    static func memoryLimit(percentage: Int) -> String {
+        let megabytes = ProcessInfo.processInfo.physicalMemory / 1_048_576 * UInt64(percentage) / 100
+        return "\(max(megabytes, 256))MB"
+    }
+}

@@ -1,0 +1,128 @@
+public import DuckDBKit
+import Logging
+import Foundation
+import Synchronization
+
+/// One configured database: the single owner of its DuckDB file, through which every reader and
+/// writer goes (DESIGN.md §1.2). Work asks for a lease on the open instance; while the instance is
+/// closed or being replaced, leases are refused with ``DatabaseUnavailable``.
+public final class ManagedDatabase: Sendable {
+    public let settings: DatabaseSettings
+    let engine: EngineSettings
+    let query: QuerySettings
+    let logger: Logger
+    private let state: Mutex<State>
+
+    private struct State {
+        var instance: DatabaseInstance?
+        var unavailableReason: String? = "not open"
+    }
+
+    public var id: String { settings.id }
+
+    init(settings: DatabaseSettings, engine: EngineSettings, query: QuerySettings, logger: Logger) {
+        self.settings = settings
+        self.engine = engine
+        self.query = query
+        var logger = logger
+        logger[metadataKey: "duckling.database"] = .string(settings.id)
+        self.logger = logger
+        self.state = Mutex(State())
+    }
+
+    /// Opens the database file (creating it if needed, unless `readOnly`) and locks the instance down.
+    func open(readOnly: Bool = false) throws {
+        let instance = try DatabaseInstance(settings: settings, engine: engine, readers: query.maxConcurrent, readOnly: readOnly)
+        state.withLock {
+            $0.instance = instance
+            $0.unavailableReason = nil
+        }
+        logger.info("database opened", metadata: ["duckling.path": .string(settings.path)])
+    }
+
+    /// Refuses new work and drops this owner's references to the instance; DuckDB closes the file
+    /// when the last running query finishes.
+    public func close(reason: String = "closed") {
+        state.withLock {
+            $0.instance = nil
+            $0.unavailableReason = reason
+        }
+    }
+
+    private func currentInstance() throws -> DatabaseInstance {
+        try state.withLock { state in
+            guard let instance = state.instance else {
+                throw DatabaseUnavailable(databaseID: settings.id, reason: state.unavailableReason ?? "not open", retryAfterSeconds: 5)
+            }
+            return instance
+        }
+    }
+
+    /// Runs `body` with a read connection from the pool. With `queueLimit`, fails fast with
+    /// ``AsyncSemaphore/QueueFull`` when that many callers already wait.
+    func withReader<T: Sendable>(queueLimit: Int? = nil, _ body: (SerializedConnection) async throws -> T) async throws -> T {
+        let lease = try await leaseReader(queueLimit: queueLimit)
+        defer { lease.release() }
+        return try await body(lease.connection)
+    }
+
+    /// A read connection that stays taken until ``ReaderLease/release()``, for results streamed
+    /// after the call that started them has returned.
+    func leaseReader(queueLimit: Int?) async throws -> ReaderLease {
+        let instance = try currentInstance()
+        let connection = try await instance.readers.acquire(queueLimit: queueLimit)
+        return ReaderLease(connection: connection, pool: instance.readers)
+    }
+
+    /// Runs `body` with the write connection, holding the write path for its whole duration.
+    public func withWriter<T: Sendable>(_ body: (SerializedConnection) async throws -> T) async throws -> T {
+        let instance = try currentInstance()
+        try await instance.writeLock.acquire()
+        defer { instance.writeLock.release() }
+        return try await body(instance.writer)
+    }
+
+    /// Read-pool use, for health and metrics; nil while the database is not open.
+    public var poolUsage: PoolUsage? {
+        state.withLock { $0.instance?.readers.usage }.map { PoolUsage(size: $0.size, inUse: $0.inUse, waiting: $0.waiting) }
+    }
+
+    public var isOpen: Bool { state.withLock { $0.instance != nil } }
+
+    /// The size of the database file and of its write-ahead log, when they exist.
+    public var storageBytes: (file: Int64?, wal: Int64?) {
+        func size(_ path: String) -> Int64? {
+            (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+        }
+        return (size(settings.path), size(settings.path + ".wal"))
+    }
+}
+
+/// A read connection taken from a pool; released exactly once.
+final class ReaderLease: Sendable {
+    let connection: SerializedConnection
+    private let pool: ConnectionPool
+    private let released = Atomic(false)
+
+    init(connection: SerializedConnection, pool: ConnectionPool) {
+        self.connection = connection
+        self.pool = pool
+    }
+
+    func release() {
+        if !released.exchange(true, ordering: .acquiringAndReleasing) {
+            pool.release(connection)
+        }
+    }
+
+    deinit {
+        release()
+    }
+}
+
+/// How many read connections a database has, how many are busy, and how many callers wait.
+public struct PoolUsage: Sendable, Equatable {
+    public let size: Int
+    public let inUse: Int
+    public let waiting: Int
+}

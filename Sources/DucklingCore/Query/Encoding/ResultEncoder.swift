@@ -1,0 +1,28 @@
+import DuckDBKit
+
+/// Turns a result's columns and chunks into the bytes of one response format.
+protocol ResultEncoder {
+    /// Bytes before the first row.
+    mutating func begin(into out: inout [UInt8])
+    mutating func encode(_ chunk: DataChunk, into out: inout [UInt8]) throws
+    /// Bytes after the last row.
+    mutating func end(rowCount: Int, elapsedMilliseconds: Double, into out: inout [UInt8])
+    /// Bytes that report a failure after rows were sent, or false when the format cannot say so
+    /// in-band (the response is then cut short, which the client sees as an incomplete body).
+    mutating func fail(_ error: QueryError, rowCount: Int, into out: inout [UInt8]) -> Bool
+}
+
+/// Column names made unique for formats that key values by name (`a`, `a_1`, `a_2`, …).
+func uniqueNames(_ columns: [Column]) -> [String] {
+    var seen: Set<String> = []
+    return columns.map { column in
+        var name = column.name
+        var suffix = 1
+        while seen.contains(name) {
+            name = "\(column.name)_\(suffix)"
+            suffix += 1
+        }
+        seen.insert(name)
+        return name
+    }
+}

@@ -1,0 +1,58 @@
+import DuckDBKit
+
+/// The part of a running query that lives on its connection: the streaming result and the
+/// encoder turning its chunks into bytes. Only used inside the connection's jobs.
+final class QueryCursor {
+    private var result: QueryResult?
+    private var encoder: any ResultEncoder
+    private(set) var rowCount = 0
+    private let started: ContinuousClock.Instant
+
+    /// Bytes produced by one step, and whether the result is exhausted (and the transaction ended).
+    struct Step: Sendable {
+        var bytes: [UInt8]
+        var finished: Bool
+    }
+
+    init(result: QueryResult, format: ResultFormat, started: ContinuousClock.Instant) {
+        self.result = result
+        self.encoder = format.makeEncoder(columns: result.columns)
+        self.started = started
+    }
+
+    /// Starts the body and reads chunks until about `budget` bytes are ready or the result ends;
+    /// at the end, the encoder's footer is written and the read-only transaction committed.
+    func advance(on connection: Connection, budget: Int, isFirst: Bool) throws -> Step {
+        var out: [UInt8] = []
+        out.reserveCapacity(min(budget, 1 << 16))
+        if isFirst { encoder.begin(into: &out) }
+        while out.count < budget {
+            guard let result, let chunk = try result.nextChunk() else {
+                self.result = nil
+                let elapsed = ContinuousClock.now - started
+                encoder.end(rowCount: rowCount, elapsedMilliseconds: elapsed.milliseconds, into: &out)
+                try connection.execute("COMMIT")
+                return Step(bytes: out, finished: true)
+            }
+            try encoder.encode(chunk, into: &out)
+            rowCount += chunk.count
+        }
+        return Step(bytes: out, finished: false)
+    }
+
+    /// Ends the transaction after a failure and returns the bytes that report it in-band, or nil
+    /// when the format cannot.
+    func fail(_ error: QueryError, on connection: Connection) -> [UInt8]? {
+        result = nil
+        connection.rollbackIfInTransaction()
+        var out: [UInt8] = []
+        return encoder.fail(error, rowCount: rowCount, into: &out) ? out : nil
+    }
+}
+
+extension Duration {
+    var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}

@@ -1,0 +1,53 @@
+import DuckDBKit
+
+extension QueryError {
+    /// Maps whatever stopped a query to the error the caller sees.
+    static func from(_ error: any Error) -> QueryError {
+        switch error {
+        case let error as QueryError:
+            return error
+        case is DeadlineExceeded:
+            return QueryError(.timeout, code: "query_timeout", message: "the query exceeded its time limit and was stopped")
+        case is AsyncSemaphore.QueueFull:
+            return QueryError(.overloaded, code: "too_many_queries",
+                              message: "too many queries are running and waiting; retry shortly", retryAfterSeconds: 1)
+        case let error as DatabaseUnavailable:
+            return QueryError(.unavailable, code: "database_unavailable", message: error.description,
+                              retryAfterSeconds: error.retryAfterSeconds)
+        case is CancellationError:
+            return QueryError(.cancelled, code: "query_cancelled", message: "the query was cancelled")
+        case let error as DuckDBError:
+            return from(error)
+        default:
+            return QueryError(.engine, code: "query_failed", message: String(describing: error))
+        }
+    }
+
+    private static func from(_ error: DuckDBError) -> QueryError {
+        if error.code == .interrupted {
+            return QueryError(.cancelled, code: "query_cancelled", message: "the query was cancelled")
+        }
+        if error.code == .bindFailed {
+            return QueryError(.invalidRequest, code: "invalid_parameters", message: error.message)
+        }
+        if error.kind == .permission {
+            return QueryError(.forbidden, code: "permission_denied", message: error.message)
+        }
+        if error.kind == .transaction && error.message.contains("read-only") {
+            return QueryError(.forbidden, code: "read_only", message: error.message)
+        }
+        if error.kind.isStatementError {
+            return QueryError(.invalidRequest, code: "invalid_sql", message: error.message)
+        }
+        return QueryError(.engine, code: "query_failed", message: error.message)
+    }
+
+    var outcome: QueryStatistics.Outcome {
+        switch category {
+        case .invalidRequest, .forbidden, .notFound, .overloaded, .unavailable: .rejected
+        case .timeout: .timedOut
+        case .cancelled: .cancelled
+        case .engine: .failed
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import DuckDBKit
+import DucklingCore
+import Hummingbird
+
+/// `GET /health` (liveness), `GET /ready` (readiness) — both public — and `GET /api/health`.
+struct HealthController {
+    let registry: DatabaseRegistry
+    let queries: QueryService
+    let startedAt: ContinuousClock.Instant
+
+    static let publicPaths: Set<String> = ["/health", "/ready"]
+
+    func addRoutes(to router: Router<DucklingRequestContext>) {
+        router.get("/health") { _, _ in
+            StatusResponse(success: true, status: "ok")
+        }
+        router.get("/ready") { _, _ in
+            let closed = registry.databases.filter { !$0.isOpen }
+            guard closed.isEmpty else {
+                let states = Dictionary(uniqueKeysWithValues: closed.map { ($0.id, "unavailable") })
+                return EditedResponse(status: .serviceUnavailable, response: StatusResponse(success: false, status: "not_ready", databases: states))
+            }
+            return EditedResponse(status: .ok, response: StatusResponse(success: true, status: "ready"))
+        }
+        router.get("/api/health") { _, context in
+            let visible = registry.databases.filter { database in
+                context.principal?.may(write: false, database: database.id) ?? false
+            }
+            let databases = visible.map { database in
+                let storage = database.storageBytes
+                let pool = database.poolUsage.map {
+                    DetailedHealthResponse.DatabaseHealth.Pool(size: $0.size, inUse: $0.inUse, waiting: $0.waiting)
+                }
+                return DetailedHealthResponse.DatabaseHealth(
+                    id: database.id, path: database.settings.path, state: database.isOpen ? "open" : "unavailable",
+                    fileBytes: storage.file, walBytes: storage.wal, pool: pool)
+            }
+            return DetailedHealthResponse(
+                status: databases.allSatisfy { $0.state == "open" } ? "ok" : "degraded",
+                version: DucklingVersion.current,
+                duckdbVersion: Database.libraryVersion,
+                uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
+                databases: databases,
+                queries: queries.statistics.snapshot())
+        }
+    }
+}
+
+extension StatusResponse: ResponseEncodable {}
+extension DetailedHealthResponse: ResponseEncodable {}

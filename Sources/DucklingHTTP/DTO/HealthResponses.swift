@@ -1,0 +1,52 @@
+import DucklingCore
+
+/// `GET /health` and `GET /ready`.
+struct StatusResponse: Encodable {
+    let success: Bool
+    let status: String
+    var databases: [String: String]?
+}
+
+/// `GET /api/health`: the state of every database and of the query API.
+struct DetailedHealthResponse: Encodable {
+    struct DatabaseHealth: Encodable {
+        let id: String
+        let path: String
+        let state: String
+        let fileBytes: Int64?
+        let walBytes: Int64?
+        let pool: Pool?
+
+        struct Pool: Encodable {
+            let size: Int
+            let inUse: Int
+            let waiting: Int
+
+            enum CodingKeys: String, CodingKey {
+                case size
+                case inUse = "in_use"
+                case waiting
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, path, state, pool
+            case fileBytes = "file_bytes"
+            case walBytes = "wal_bytes"
+        }
+    }
+
+    let success = true
+    let status: String
+    let version: String
+    let duckdbVersion: String
+    let uptimeSeconds: Int
+    let databases: [DatabaseHealth]
+    let queries: QueryStatistics.Snapshot
+
+    enum CodingKeys: String, CodingKey {
+        case success, status, version, databases, queries
+        case duckdbVersion = "duckdb_version"
+        case uptimeSeconds = "uptime_seconds"
+    }
+}

@@ -1,0 +1,25 @@
+public import Hummingbird
+public import Foundation
+public import NIOCore
+
+/// The per-request context: Hummingbird's core storage, the client's connection (to notice a
+/// client that leaves mid-query) and the caller the API key identified.
+public struct DucklingRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client's connection.
+    public let channel: any Channel
+    /// Set by ``AuthMiddleware`` for every route that needs a key.
+    public var principal: Principal?
+
+    /// JSON responses with keys in a stable order.
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+}

@@ -1,0 +1,36 @@
+import Hummingbird
+import Metrics
+
+/// Counts requests and records their latency by method, matched route and status, for `/metrics`.
+struct RequestMetricsMiddleware: RouterMiddleware {
+    typealias Context = DucklingRequestContext
+
+    let factory: any MetricsFactory
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            record(request, context: context, status: response.status.code, started: started)
+            return response
+        } catch let error as any HTTPResponseError {
+            record(request, context: context, status: error.status.code, started: started)
+            throw error
+        } catch {
+            record(request, context: context, status: 500, started: started)
+            throw error
+        }
+    }
+
+    private func record(_ request: Request, context: Context, status: Int, started: ContinuousClock.Instant) {
+        // The route pattern, not the path: one series per endpoint whatever the parameters.
+        let route = context.endpointPath ?? "unmatched"
+        let method = request.method.rawValue
+        Counter(label: "http_requests_total", dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
+            .increment()
+        let elapsed = ContinuousClock.now - started
+        let (seconds, attoseconds) = elapsed.components
+        Timer(label: "http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory)
+            .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,61 @@
+public import ArgumentParser
+import DucklingCore
+import Foundation
+import Logging
+import Metrics
+
+struct Query: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one read-only query against a database file (not while a server holds it).")
+
+    @Argument(help: "The SQL statement.")
+    var sql: String
+
+    @Option(help: "Output format: json, ndjson or csv.")
+    var format: ResultFormat = .json
+
+    @Option(help: "The configured database to query.")
+    var db: String = "default"
+
+    @Option(help: "A database file to query instead of a configured database.")
+    var file: String?
+
+    @Option(name: .customLong("timeout-ms"), help: "Time limit in milliseconds.")
+    var timeoutMilliseconds: Int?
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        var configuration = try options.load()
+        guard var database = configuration.database(db) else {
+            printError("error: no database '\(db)' in the configuration")
+            throw ExitCode(1)
+        }
+        if let file {
+            database.path = ConfigurationLoader.absolute(file, base: FileManager.default.currentDirectoryPath, home: nil)
+        }
+        configuration.databases = [database]
+        let registry = DatabaseRegistry(configuration: configuration, logger: Logger(label: "duckling.query"))
+        do {
+            try registry.openAll(readOnly: true)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let service = QueryService(registry: registry, settings: configuration.query,
+                                   logger: Logger(label: "duckling.query"), metricsFactory: NOOPMetricsHandler.instance)
+        do {
+            let stream = try await service.start(
+                QueryRequest(sql: sql, timeoutMilliseconds: timeoutMilliseconds), database: database.id, format: format)
+            while let bytes = try await stream.next() {
+                FileHandle.standardOutput.write(Data(bytes))
+            }
+            if format == .json { FileHandle.standardOutput.write(Data("\n".utf8)) }
+        } catch let error as QueryError {
+            printError("error: \(error.code): \(error.message)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension ResultFormat: ExpressibleByArgument {}

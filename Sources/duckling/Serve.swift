@@ -1,0 +1,48 @@
+import ArgumentParser
+import DucklingCore
+import DucklingHTTP
+import Hummingbird
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the configured databases over HTTP.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(help: "Port to listen on (default: 3001).")
+    var port: Int?
+
+    @Option(help: "Address to listen on (default: 127.0.0.1).")
+    var host: String?
+
+    func run() async throws {
+        let logger = bootstrapLogging()
+        let configuration = try options.load(host: host, port: port)
+        let key: APIKeyStore.Resolved
+        do {
+            key = try APIKeyStore.resolve(configuration)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        if let file = key.file {
+            logger.notice(key.generated ? "generated an admin API key" : "using the admin API key stored on disk",
+                          metadata: ["duckling.key_file": .string(file)])
+        }
+        let services = DucklingServices(configuration: configuration, adminKey: key.key, logger: logger)
+        do {
+            try services.registry.openAll()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let app = buildApplication(services)
+        logger.notice("serving", metadata: [
+            "duckling.address": .string("http://\(configuration.server.host):\(configuration.server.port)"),
+            "duckling.databases": .string(configuration.databases.map(\.id).joined(separator: ",")),
+        ])
+        try await app.runService()
+        services.registry.closeAll()
+        logger.notice("stopped")
+    }
+}

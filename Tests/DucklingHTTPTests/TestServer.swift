@@ -1,0 +1,155 @@
+import AsyncHTTPClient
+import DucklingCore
+import DucklingHTTP
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// A real Duckling server on a free loopback port, in this process, with a temporary data
+/// directory; stopped and removed after the test body.
+struct TestServer: Sendable {
+    let port: Int
+    let adminKey: String
+    let services: DucklingServices
+    let dataDirectory: String
+    let client: HTTPClient
+
+    static let readOnlyKey = "read-only-test-key"
+
+    /// Starts a server from `yaml` (a duckling.yaml body, optional) and `environment`.
+    static func run<T: Sendable>(
+        yaml: String? = nil,
+        environment: [String: String] = [:],
+        _ body: @Sendable (TestServer) async throws -> T
+    ) async throws -> T {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("duckling-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var file: String?
+        if let yaml {
+            file = root + "/duckling.yaml"
+            try yaml.write(toFile: root + "/duckling.yaml", atomically: true, encoding: .utf8)
+        }
+        let adminKey = "admin-\(UUID().uuidString)"
+        var environment = environment
+        environment["DUCKLING_API_KEY"] = environment["DUCKLING_API_KEY"] ?? adminKey
+        environment["DUCKLING_READ_ONLY_KEYS"] = environment["DUCKLING_READ_ONLY_KEYS"] ?? readOnlyKey
+        environment["DUCKDB_MEMORY_LIMIT"] = environment["DUCKDB_MEMORY_LIMIT"] ?? "2GB"
+        let configuration = try ConfigurationLoader(environment: environment, workingDirectory: root)
+            .load(file: file, overrides: .init(dataDirectory: root + "/data"))
+        var logger = Logger(label: "duckling.test")
+        logger.logLevel = .warning
+        let services = DucklingServices(configuration: configuration, adminKey: Secret(adminKey), logger: logger)
+        try services.registry.openAll()
+        defer { services.registry.closeAll() }
+
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let app = buildApplication(services, host: "127.0.0.1", port: 0) { channel in
+            portContinuation.yield(channel.localAddress?.port ?? 0)
+            portContinuation.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next(), port > 0 else { throw TestFailure("the server did not start") }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let server = TestServer(port: port, adminKey: adminKey, services: services, dataDirectory: root + "/data", client: client)
+            do {
+                let value = try await body(server)
+                try await client.shutdown()
+                await group.triggerGracefulShutdown()
+                return value
+            } catch {
+                try? await client.shutdown()
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+        }
+    }
+
+    struct Reply: Sendable {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: Data
+
+        var text: String { String(decoding: body, as: UTF8.self) }
+
+        /// The body as JSON (dictionaries, arrays, strings, NSNumber, NSNull).
+        var json: [String: Any] {
+            get throws {
+                guard let object = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) as? [String: Any] else {
+                    throw TestFailure("not a JSON object: \(text)")
+                }
+                return object
+            }
+        }
+
+        /// `error.code` of an error reply.
+        var errorCode: String? {
+            ((try? json)?["error"] as? [String: Any])?["code"] as? String
+        }
+    }
+
+    enum Key {
+        case admin, readOnly, none, custom(String)
+    }
+
+    func request(
+        _ method: HTTPMethod, _ path: String, key: Key = .admin, headers: [(String, String)] = [],
+        body: String? = nil, timeout: TimeAmount = .seconds(60)
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        switch key {
+        case .admin: request.headers.add(name: "Authorization", value: "Bearer \(adminKey)")
+        case .readOnly: request.headers.add(name: "Authorization", value: "Bearer \(Self.readOnlyKey)")
+        case .custom(let value): request.headers.add(name: "Authorization", value: "Bearer \(value)")
+        case .none: break
+        }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await client.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 512 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+    }
+
+    /// `POST /api/query` with `{"sql": …}` plus any other fields.
+    func query(
+        _ sql: String, db: String? = nil, key: Key = .admin, accept: String? = nil,
+        extra: [String: Any] = [:], timeout: TimeAmount = .seconds(60)
+    ) async throws -> Reply {
+        var fields = extra
+        fields["sql"] = sql
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
+        return try await request(
+            .POST, "/api/query" + (db.map { "?db=\($0)" } ?? ""), key: key,
+            headers: accept.map { [("Accept", $0)] } ?? [], body: body, timeout: timeout)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// CPU time (user + system) this process has used, to tell whether DuckDB is still working.
+func processCPUTime() -> Duration {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    let micros = Int64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000
+        + Int64(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+    return .microseconds(micros)
+}
+
+/// CPU time this process uses over `window`: near zero when the engine is idle.
+func cpuTimeUsed(over window: Duration) async throws -> Duration {
+    let before = processCPUTime()
+    try await Task.sleep(for: window)
+    return processCPUTime() - before
+}
