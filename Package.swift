@@ -57,6 +57,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "QueryAPIBenchmark",
+            dependencies: ["DuckDBKit"],
+            path: "bench/query-api/Sources",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DuckDBKitTests",
             dependencies: ["DuckDBKit"],
@@ -82,6 +88,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "DucklingHTTP",
+                "DuckDBKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

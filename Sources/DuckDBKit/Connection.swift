@@ -10,6 +10,8 @@ public final class Connection {
     /// The job running on this connection, set by ``SerializedConnection``; its cancellation is checked
     /// before each statement starts executing and before each chunk is fetched.
     var currentJob: JobCancellation?
+    /// Statements prepared once and reused (see ``cachedStatement(_:)``).
+    private var statementCache: [String: PreparedStatement] = [:]
 
     init(database: Database) throws {
         var connection: duckdb_connection?
@@ -42,6 +44,15 @@ public final class Connection {
         var statement: duckdb_prepared_statement?
         let state = duckdb_prepare(handle, sql, &statement)
         return try PreparedStatement(connection: self, handle: statement, state: state, sql: sql)
+    }
+
+    /// A statement prepared on first use and kept for this connection's lifetime, for fixed SQL
+    /// run often (`BEGIN TRANSACTION READ ONLY`, `COMMIT`).
+    public func cachedStatement(_ sql: String) throws -> PreparedStatement {
+        if let statement = statementCache[sql] { return statement }
+        let statement = try prepare(sql)
+        statementCache[sql] = statement
+        return statement
     }
 
     /// Splits `sql` into its statements with DuckDB's own parser, without preparing any of them.

@@ -20,11 +20,15 @@ public final class SerializedConnection: Sendable {
         self.label = label
     }
 
-    /// Runs `body` with the connection on its queue. If the calling task is cancelled, the running
-    /// statement is interrupted and `body` sees ``DuckDBError/Code/interrupted``; a job cancelled
-    /// before it starts throws `CancellationError` without running.
-    public func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        let job = JobCancellation()
+    /// Runs `body` with the connection on its queue. If the calling task is cancelled, or
+    /// `interrupter` fires, the running statement is interrupted and `body` sees
+    /// ``DuckDBError/Code/interrupted``; a job interrupted before it starts throws
+    /// `CancellationError` without running.
+    public func run<T: Sendable>(
+        interrupter: Interrupter = Interrupter(),
+        _ body: @escaping @Sendable (Connection) throws -> T
+    ) async throws -> T {
+        let job = JobCancellation(interrupter: interrupter)
         let box = self.box
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -42,7 +46,7 @@ public final class SerializedConnection: Sendable {
                 }
             }
         } onCancel: {
-            job.cancel()
+            interrupter.interrupt(.cancelled)
         }
     }
 

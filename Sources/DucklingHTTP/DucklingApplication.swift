@@ -40,7 +40,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: DucklingRequestContext.self)
-    router.add(middleware: RequestMetricsMiddleware(factory: services.metricsFactory))
+    router.add(middleware: RequestMetricsMiddleware(metrics: MetricHandles(factory: services.metricsFactory)))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthMiddleware(authenticator: services.authenticator, publicPaths: HealthController.publicPaths))
     HealthController(registry: services.registry, queries: services.queries, startedAt: .now).addRoutes(to: router)

@@ -1,3 +1,4 @@
+import DuckDBKit
 import Synchronization
 
 /// A counting semaphore for async code with a bounded, first-come-first-served wait queue.
@@ -27,8 +28,9 @@ final class AsyncSemaphore: Sendable {
     }
 
     /// Takes a permit, waiting behind earlier callers. With `queueLimit`, throws ``QueueFull`` instead
-    /// of waiting when that many callers already wait.
-    func acquire(queueLimit: Int? = nil) async throws {
+    /// of waiting when that many callers already wait. A waiter leaves the queue when its task is
+    /// cancelled or its `interrupter` fires (throwing `CancellationError`).
+    func acquire(queueLimit: Int? = nil, interrupter: Interrupter? = nil) async throws {
         let id: UInt64? = try state.withLock { state in
             if state.available > 0 && state.waiters.isEmpty {
                 state.available -= 1
@@ -39,22 +41,29 @@ final class AsyncSemaphore: Sendable {
             return state.nextID
         }
         guard let id else { return }
+        let registration = interrupter?.whenInterrupted { [weak self] _ in self?.abandon(id) }
+        defer { interrupter?.remove(registration) }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let cancelled = state.withLock { state in
-                    if Task.isCancelled { return true }
+                    if Task.isCancelled || interrupter?.reason != nil { return true }
                     state.waiters.append(Waiter(id: id, continuation: continuation))
                     return false
                 }
                 if cancelled { continuation.resume(throwing: CancellationError()) }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index)
-            }
-            waiter?.continuation.resume(throwing: CancellationError())
+            abandon(id)
         }
+    }
+
+    /// Takes waiter `id` out of the queue, if it still waits, and wakes it with `CancellationError`.
+    private func abandon(_ id: UInt64) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(throwing: CancellationError())
     }
 
     /// Returns a permit, handing it straight to the longest waiter if there is one.

@@ -14,8 +14,8 @@ final class ConnectionPool: Sendable {
 
     /// Takes a connection, waiting if all are busy. With `queueLimit`, throws
     /// ``AsyncSemaphore/QueueFull`` when that many callers are already waiting.
-    func acquire(queueLimit: Int?) async throws -> SerializedConnection {
-        try await semaphore.acquire(queueLimit: queueLimit)
+    func acquire(queueLimit: Int?, interrupter: Interrupter? = nil) async throws -> SerializedConnection {
+        try await semaphore.acquire(queueLimit: queueLimit, interrupter: interrupter)
         return idle.withLock { $0.removeLast() }
     }
 

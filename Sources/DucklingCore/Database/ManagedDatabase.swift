@@ -68,9 +68,9 @@ public final class ManagedDatabase: Sendable {
 
     /// A read connection that stays taken until ``ReaderLease/release()``, for results streamed
     /// after the call that started them has returned.
-    func leaseReader(queueLimit: Int?) async throws -> ReaderLease {
+    func leaseReader(queueLimit: Int?, interrupter: Interrupter? = nil) async throws -> ReaderLease {
         let instance = try currentInstance()
-        let connection = try await instance.readers.acquire(queueLimit: queueLimit)
+        let connection = try await instance.readers.acquire(queueLimit: queueLimit, interrupter: interrupter)
         return ReaderLease(connection: connection, pool: instance.readers)
     }
 

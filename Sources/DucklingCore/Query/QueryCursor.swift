@@ -31,7 +31,7 @@ final class QueryCursor {
                 self.result = nil
                 let elapsed = ContinuousClock.now - started
                 encoder.end(rowCount: rowCount, elapsedMilliseconds: elapsed.milliseconds, into: &out)
-                try connection.execute("COMMIT")
+                try connection.cachedStatement("COMMIT").run()
                 return Step(bytes: out, finished: true)
             }
             try encoder.encode(chunk, into: &out)

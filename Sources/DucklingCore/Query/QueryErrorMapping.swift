@@ -1,13 +1,23 @@
 import DuckDBKit
 
 extension QueryError {
+    static let timeout = QueryError(.timeout, code: "query_timeout", message: "the query exceeded its time limit and was stopped")
+
+    /// Maps whatever stopped a query to the error the caller sees; an interruption is reported by
+    /// its reason (a time limit is a timeout whatever the engine said).
+    static func from(_ error: any Error, interruption: Interrupter.Reason?) -> QueryError {
+        switch interruption {
+        case .timeout: return timeout
+        case .cancelled: return QueryError(.cancelled, code: "query_cancelled", message: "the query was cancelled")
+        case nil: return from(error)
+        }
+    }
+
     /// Maps whatever stopped a query to the error the caller sees.
     static func from(_ error: any Error) -> QueryError {
         switch error {
         case let error as QueryError:
             return error
-        case is DeadlineExceeded:
-            return QueryError(.timeout, code: "query_timeout", message: "the query exceeded its time limit and was stopped")
         case is AsyncSemaphore.QueueFull:
             return QueryError(.overloaded, code: "too_many_queries",
                               message: "too many queries are running and waiting; retry shortly", retryAfterSeconds: 1)

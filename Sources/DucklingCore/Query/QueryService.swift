@@ -1,41 +1,37 @@
+public import DuckDBKit
 public import Logging
 public import Metrics
-import DuckDBKit
 
 /// Runs caller SQL read-only against a database (DESIGN.md §6): the gate, binds, a time limit that
 /// really stops the query, a bound on running and waiting queries, and streamed results.
+///
+/// Each query has one ``Interrupter``: its time limit, a client that leaves, and a cancelled task
+/// all fire it, and every stage (waiting for a connection, executing, streaming) honours it.
 public final class QueryService: Sendable {
     public let statistics: QueryStatistics
     private let registry: DatabaseRegistry
     private let settings: QuerySettings
     private let logger: Logger
-    private let metricsFactory: any MetricsFactory
+    private let metrics: MetricHandles
 
     public init(registry: DatabaseRegistry, settings: QuerySettings, logger: Logger, metricsFactory: any MetricsFactory) {
         self.registry = registry
         self.settings = settings
         self.logger = logger
-        self.metricsFactory = metricsFactory
+        self.metrics = MetricHandles(factory: metricsFactory)
         self.statistics = QueryStatistics(slowThresholdMilliseconds: settings.slowQueryMilliseconds)
     }
 
     /// Starts a query and returns its stream once the first part of the body is ready, so every
     /// error that can be known before the first byte (bad SQL, refusal, timeout, overload) is
-    /// thrown here as a ``QueryError``.
-    public func start(_ request: QueryRequest, database databaseID: String, format: ResultFormat) async throws -> QueryStream {
+    /// thrown here as a ``QueryError``. Firing `interrupter` (say, when the client leaves) stops
+    /// the query at whatever stage it is.
+    public func start(
+        _ request: QueryRequest, database databaseID: String, format: ResultFormat,
+        interrupter: Interrupter = Interrupter()
+    ) async throws -> QueryStream {
         let started = ContinuousClock.now
-        let record: @Sendable (QueryStatistics.Outcome) -> Void = { [statistics, logger, metricsFactory] outcome in
-            let elapsed = (ContinuousClock.now - started).milliseconds
-            statistics.record(outcome, database: databaseID, sql: request.sql, milliseconds: elapsed)
-            Counter(label: "duckling_queries_total", dimensions: [("database", databaseID), ("outcome", outcome.rawValue)], factory: metricsFactory)
-                .increment()
-            Timer(label: "duckling_query_duration_seconds", dimensions: [("database", databaseID)], factory: metricsFactory)
-                .recordNanoseconds(Int64(elapsed * 1_000_000))
-            logger.debug("query finished", metadata: [
-                "duckling.database": .string(databaseID), "duckling.outcome": .string(outcome.rawValue),
-                "duckling.elapsed_ms": .stringConvertible(elapsed),
-            ])
-        }
+        let record = recorder(database: databaseID, sql: request.sql, started: started)
         do {
             guard let database = registry.database(databaseID) else {
                 throw QueryError(.notFound, code: "database_not_found", message: "no database with id '\(databaseID)'")
@@ -44,36 +40,53 @@ public final class QueryService: Sendable {
             guard timeout > 0 else {
                 throw QueryError(.invalidRequest, code: "invalid_timeout", message: "timeout_ms must be positive")
             }
-            let deadline = started + .milliseconds(timeout)
-            let queueLimit = settings.maxQueued
-            let lease = try await withDeadline(deadline) { try await database.leaseReader(queueLimit: queueLimit) }
+            interrupter.interrupt(at: started + .milliseconds(timeout))
+            let lease = try await withTaskCancellationHandler {
+                try await database.leaseReader(queueLimit: settings.maxQueued, interrupter: interrupter)
+            } onCancel: {
+                interrupter.interrupt(.cancelled)
+            }
             do {
                 let connection = lease.connection
-                let (columns, first, cursor) = try await withDeadline(deadline) {
-                    try await connection.run { duckdb in
-                        do {
-                            let statement = try ReadOnlyGate.prepare(request.sql, on: duckdb)
-                            try Self.bind(request.parameters, to: statement)
-                            try duckdb.execute("BEGIN TRANSACTION READ ONLY")
-                            let result = try statement.execute(streaming: true)
-                            let cursor = QueryCursor(result: result, format: format, started: started)
-                            let step = try cursor.advance(on: duckdb, budget: 1 << 16, isFirst: true)
-                            return (result.columns, step, connection.bind(cursor, to: duckdb))
-                        } catch {
-                            duckdb.rollbackIfInTransaction()
-                            throw error
-                        }
+                let (columns, first, cursor) = try await connection.run(interrupter: interrupter) { duckdb in
+                    do {
+                        let statement = try ReadOnlyGate.prepare(request.sql, on: duckdb)
+                        try Self.bind(request.parameters, to: statement)
+                        try duckdb.cachedStatement("BEGIN TRANSACTION READ ONLY").run()
+                        let result = try statement.execute(streaming: true)
+                        let cursor = QueryCursor(result: result, format: format, started: started)
+                        let step = try cursor.advance(on: duckdb, budget: 1 << 16, isFirst: true)
+                        return (result.columns, step, connection.bind(cursor, to: duckdb))
+                    } catch {
+                        duckdb.rollbackIfInTransaction()
+                        throw error
                     }
                 }
-                return QueryStream(columns: columns, format: format, first: first, lease: lease, cursor: cursor, deadline: deadline, report: record)
+                return QueryStream(columns: columns, format: format, first: first, lease: lease, cursor: cursor,
+                                   interrupter: interrupter, report: record)
             } catch {
                 lease.release()
                 throw error
             }
         } catch {
-            let failure = QueryError.from(error)
+            interrupter.cancelDeadline()
+            let failure = QueryError.from(error, interruption: interrupter.reason)
             record(failure.outcome)
             throw failure
+        }
+    }
+
+    /// Records a finished query in the statistics, the metrics and the debug log.
+    private func recorder(database: String, sql: String, started: ContinuousClock.Instant) -> @Sendable (QueryStatistics.Outcome) -> Void {
+        { [statistics, logger, metrics] outcome in
+            let elapsed = (ContinuousClock.now - started).milliseconds
+            statistics.record(outcome, database: database, sql: sql, milliseconds: elapsed)
+            metrics.counter("duckling_queries_total", [("database", database), ("outcome", outcome.rawValue)]).increment()
+            metrics.timer("duckling_query_duration_seconds", [("database", database)]).recordNanoseconds(Int64(elapsed * 1_000_000))
+            logger.debug("query finished", metadata: [
+                "duckling.database": .string(database), "duckling.outcome": .string(outcome.rawValue),
+                "duckling.elapsed_ms": .stringConvertible(elapsed),
+            ])
         }
     }
 

@@ -7,7 +7,7 @@ import Synchronization
 public final class QueryStream: Sendable {
     public let columns: [Column]
     public let format: ResultFormat
-    private let deadline: ContinuousClock.Instant
+    private let interrupter: Interrupter
     private let report: @Sendable (QueryStatistics.Outcome) -> Void
     private let state: Mutex<State>
 
@@ -20,12 +20,12 @@ public final class QueryStream: Sendable {
 
     init(
         columns: [Column], format: ResultFormat, first: QueryCursor.Step, lease: ReaderLease,
-        cursor: ConnectionBound<QueryCursor>, deadline: ContinuousClock.Instant,
+        cursor: ConnectionBound<QueryCursor>, interrupter: Interrupter,
         report: @escaping @Sendable (QueryStatistics.Outcome) -> Void
     ) {
         self.columns = columns
         self.format = format
-        self.deadline = deadline
+        self.interrupter = interrupter
         self.report = report
         self.state = Mutex(State(pending: first.bytes, lease: lease, cursor: cursor, finished: false))
         if first.finished { complete(.succeeded) }
@@ -33,6 +33,16 @@ public final class QueryStream: Sendable {
 
     deinit {
         cancel()
+    }
+
+    /// The whole body, when the query finished while starting (small results): it can be sent as
+    /// one buffer. Nil when the body still has to be streamed with ``next()``.
+    public func takeCompleteBody() -> [UInt8]? {
+        state.withLock { state in
+            guard state.finished, state.lease == nil, let pending = state.pending else { return nil }
+            state.pending = nil
+            return pending
+        }
     }
 
     /// The next piece of the body, or nil after the last. Throws when the response must be cut
@@ -45,15 +55,15 @@ public final class QueryStream: Sendable {
         if let pending { return pending }
         guard let lease, let cursor else { return nil }
         do {
-            let connection = lease.connection
-            let step = try await withDeadline(deadline) {
-                try await connection.run { try $0.unwrap(cursor).advance(on: $0, budget: 1 << 18, isFirst: false) }
+            let step = try await lease.connection.run(interrupter: interrupter) {
+                try $0.unwrap(cursor).advance(on: $0, budget: 1 << 18, isFirst: false)
             }
             if step.finished { complete(.succeeded) }
             return step.bytes
         } catch {
-            let failure = QueryError.from(error)
-            // Without a task to run it in (the client left), cancel() below still ends the transaction.
+            let failure = QueryError.from(error, interruption: interrupter.reason)
+            // The query's own interrupter has fired, so the clean-up job runs without it. Without a
+            // task to run it in (the client left), the scheduled rollback still ends the transaction.
             let bytes = try? await lease.connection.run { $0.unwrap(cursor).fail(failure, on: $0) }
             if bytes == nil { lease.connection.schedule { $0.rollbackIfInTransaction() } }
             complete(failure.outcome)
@@ -62,14 +72,15 @@ public final class QueryStream: Sendable {
         }
     }
 
-    /// Abandons the body: ends the transaction and returns the connection. Safe to call at any
-    /// time and more than once.
+    /// Abandons the body: stops the query, ends the transaction and returns the connection. Safe
+    /// to call at any time and more than once.
     public func cancel() {
         let lease = state.withLock { state -> ReaderLease? in
             guard !state.finished else { return nil }
             return state.lease
         }
         if let lease {
+            interrupter.interrupt(.cancelled)
             lease.connection.schedule { $0.rollbackIfInTransaction() }
             complete(.cancelled)
         }
@@ -85,6 +96,7 @@ public final class QueryStream: Sendable {
             return state.lease
         }
         guard let lease else { return }
+        interrupter.cancelDeadline()
         lease.release()
         report(outcome)
     }

@@ -25,7 +25,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw APIError.unauthorized("expected Authorization: Bearer <key>")
         }
-        guard let principal = authenticator.principal(for: String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+        guard let principal = authenticator.principal(for: String(parts[1])) else {
             throw APIError.unauthorized("the API key is not valid")
         }
         var context = context

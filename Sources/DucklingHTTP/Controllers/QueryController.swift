@@ -1,3 +1,4 @@
+import DuckDBKit
 import DucklingCore
 import Foundation
 import Hummingbird
@@ -19,18 +20,25 @@ struct QueryController {
         try context.authorize(write: false, database: databaseID)
         let queryRequest = try await RequestBodyReader.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes).queryRequest
         let format = ResultFormat.negotiate(accept: request.headers[.accept])
+        let interrupter = Interrupter()
+        let watch = ClientWatch(interrupter, channel: context.channel)
         let stream: QueryStream
         do {
-            stream = try await ClientWatch.untilDone(context.channel) {
-                try await queries.start(queryRequest, database: databaseID, format: format)
-            }
+            stream = try await queries.start(queryRequest, database: databaseID, format: format, interrupter: interrupter)
         } catch let error as QueryError {
+            watch.end()
             throw APIError(error)
+        }
+        let headers: HTTPFields = [.contentType: format.contentType, .cacheControl: "no-store"]
+        if let body = stream.takeCompleteBody() {
+            watch.end()
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         return Response(
             status: .ok,
-            headers: [.contentType: format.contentType, .cacheControl: "no-store"],
+            headers: headers,
             body: ResponseBody { writer in
+                defer { watch.end() }
                 do {
                     // A client that leaves now makes the next write fail, which cancels the stream.
                     while let bytes = try await stream.next() {

@@ -2,8 +2,8 @@ import NIOCore
 import Synchronization
 
 /// Sits in every connection's pipeline and notices when the client goes away: a half-close
-/// (`inputClosed`, Hummingbird allows remote half-closure) or the connection closing. Work done
-/// for that client registers a callback to be cancelled then.
+/// (`inputClosed`; Hummingbird allows remote half-closure) or the connection closing. Work done for
+/// that client registers a callback to be stopped then.
 final class ClientCloseWatcher: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = NIOAny
     typealias InboundOut = NIOAny
@@ -16,6 +16,23 @@ final class ClientCloseWatcher: ChannelInboundHandler, RemovableChannelHandler, 
 
     private let state = Mutex(State())
 
+    /// The watcher of each open connection, so request handlers find theirs without a hop to the
+    /// event loop. Entries live from `handlerAdded` to the connection's end.
+    private static let watchers = Mutex<[ObjectIdentifier: ClientCloseWatcher]>([:])
+
+    static func watcher(for channel: any Channel) -> ClientCloseWatcher? {
+        watchers.withLock { $0[ObjectIdentifier(channel)] }
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let key = ObjectIdentifier(context.channel)
+        Self.watchers.withLock { $0[key] = self }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        forget(context.channel)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.fireChannelRead(data)
     }
@@ -27,6 +44,7 @@ final class ClientCloseWatcher: ChannelInboundHandler, RemovableChannelHandler, 
 
     func channelInactive(context: ChannelHandlerContext) {
         markClosed()
+        forget(context.channel)
         context.fireChannelInactive()
     }
 
@@ -46,6 +64,13 @@ final class ClientCloseWatcher: ChannelInboundHandler, RemovableChannelHandler, 
     func remove(_ token: UInt64?) {
         guard let token else { return }
         _ = state.withLock { $0.callbacks.removeValue(forKey: token) }
+    }
+
+    private func forget(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        Self.watchers.withLock { watchers in
+            if watchers[key] === self { watchers[key] = nil }
+        }
     }
 
     private func markClosed() {

@@ -1,11 +1,11 @@
 import Hummingbird
-import Metrics
+import DucklingCore
 
 /// Counts requests and records their latency by method, matched route and status, for `/metrics`.
 struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = DucklingRequestContext
 
-    let factory: any MetricsFactory
+    let metrics: MetricHandles
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
@@ -26,11 +26,10 @@ struct RequestMetricsMiddleware: RouterMiddleware {
         // The route pattern, not the path: one series per endpoint whatever the parameters.
         let route = context.endpointPath ?? "unmatched"
         let method = request.method.rawValue
-        Counter(label: "http_requests_total", dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
-            .increment()
+        metrics.counter("http_requests_total", [("method", method), ("route", route), ("status", String(status))]).increment()
         let elapsed = ContinuousClock.now - started
         let (seconds, attoseconds) = elapsed.components
-        Timer(label: "http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory)
+        metrics.timer("http_request_duration_seconds", [("method", method), ("route", route)])
             .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -1,0 +1,265 @@
+import DuckDBKit
+import Foundation
+
+/// Throughput and latency of `POST /api/query` (the release `duckling serve`, loaded by wrk) beside
+/// the same queries run in-process through DuckDBKit, at 1, 8 and 32 concurrent clients, in one run.
+@main
+struct QueryAPIBenchmark {
+    struct Options {
+        var rows = 1_000_000
+        var seconds = 10
+        var concurrency = [1, 8, 32]
+        var duckling = ".build/release/duckling"
+        var output = "bench/results"
+
+        init(arguments: [String]) {
+            var iterator = arguments.dropFirst().makeIterator()
+            while let argument = iterator.next() {
+                switch argument {
+                case "--rows": rows = iterator.next().flatMap(Int.init) ?? rows
+                case "--seconds": seconds = iterator.next().flatMap(Int.init) ?? seconds
+                case "--concurrency": concurrency = iterator.next()?.split(separator: ",").compactMap { Int($0) } ?? concurrency
+                case "--duckling": duckling = iterator.next() ?? duckling
+                case "--output": output = iterator.next() ?? output
+                default: fatalError("unknown argument \(argument)")
+                }
+            }
+        }
+    }
+
+    struct Workload {
+        let name: String
+        let sql: String
+        /// The JSON body of one request (a random id for the point lookup).
+        let body: String
+    }
+
+    struct Measurement: Codable {
+        let workload: String
+        let path: String
+        let clients: Int
+        let requests: Int
+        let errors: Int
+        let requestsPerSecond: Double
+        let p50Milliseconds: Double
+        let p99Milliseconds: Double
+    }
+
+    static func main() async throws {
+        let options = Options(arguments: CommandLine.arguments)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("duckling-bench-\(UUID().uuidString)").path
+        let data = root + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+
+        log("creating \(options.rows) rows")
+        try createTable(path: data + "/duckling-default.db", rows: options.rows)
+        let workloads = [
+            Workload(name: "point lookup", sql: "SELECT * FROM items WHERE id = $1", body: ""),
+            Workload(name: "small aggregate", sql: "SELECT category, count(*) AS n, sum(amount) AS total FROM items GROUP BY category ORDER BY category", body: ""),
+        ]
+
+        var results: [Measurement] = []
+        let key = "bench-\(UUID().uuidString)"
+        let port = Int.random(in: 41000...48000)
+        let server = try startServer(options.duckling, data: data, port: port, key: key)
+        do {
+            try await waitUntilHealthy(port: port)
+            try checkAnswers(port: port, key: key, rows: options.rows)
+            for workload in workloads {
+                for clients in options.concurrency {
+                    log("HTTP \(workload.name), \(clients) clients")
+                    results.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: port, key: key, rows: options.rows, root: root))
+                }
+            }
+        }
+        server.terminate()
+        server.waitUntilExit()
+
+        for workload in workloads {
+            for clients in options.concurrency {
+                log("in-process \(workload.name), \(clients) clients")
+                results.append(try await runInProcess(workload, clients: clients, seconds: options.seconds, path: data + "/duckling-default.db", rows: options.rows))
+            }
+        }
+        try write(results, options: options)
+    }
+
+    // MARK: - Data
+
+    static func createTable(path: String, rows: Int) throws {
+        let connection = try Database(path: path).connect()
+        try connection.execute("""
+            CREATE TABLE items (id BIGINT PRIMARY KEY, category VARCHAR, amount DECIMAL(12,2), created_at TIMESTAMP, note VARCHAR);
+            INSERT INTO items SELECT range, 'category_' || (range % 10), (range % 100000) / 100.0,
+                TIMESTAMP '2024-01-01' + range * INTERVAL 1 SECOND, md5(range::VARCHAR) FROM range(\(rows));
+            CHECKPOINT;
+            """)
+    }
+
+    // MARK: - HTTP
+
+    static func startServer(_ binary: String, data: String, port: Int, key: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--data-dir", data, "--port", String(port)]
+        var environment = ProcessInfo.processInfo.environment
+        environment["DUCKLING_API_KEY"] = key
+        environment["DUCKLING_LOG_LEVEL"] = "warning"
+        environment["AUTO_START_SYNC"] = "false"
+        process.environment = environment
+        try process.run()
+        return process
+    }
+
+    static func waitUntilHealthy(port: Int) async throws {
+        for _ in 0..<200 {
+            if (try? curl(["-fsS", "http://127.0.0.1:\(port)/health"]))?.contains("ok") == true { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw BenchmarkError("the server did not become healthy")
+    }
+
+    /// One request of each workload, checked, so the load below measures right answers.
+    static func checkAnswers(port: Int, key: String, rows: Int) throws {
+        let point = try curl(["-fsS", "-H", "Authorization: Bearer \(key)", "-d", #"{"sql":"SELECT * FROM items WHERE id = $1","params":[42]}"#,
+                              "http://127.0.0.1:\(port)/api/query"])
+        guard point.contains(#""rows":[["42","category_2","0.42","2024-01-01 00:00:42",""#) else { throw BenchmarkError("wrong point lookup: \(point)") }
+        let aggregate = try curl(["-fsS", "-H", "Authorization: Bearer \(key)", "-d",
+                                  #"{"sql":"SELECT category, count(*) AS n FROM items GROUP BY category ORDER BY category"}"#,
+                                  "http://127.0.0.1:\(port)/api/query"])
+        guard aggregate.contains(#"["category_0","\#(rows / 10)"]"#) else { throw BenchmarkError("wrong aggregate: \(aggregate)") }
+    }
+
+    static func runWrk(_ workload: Workload, clients: Int, seconds: Int, port: Int, key: String, rows: Int, root: String) throws -> Measurement {
+        let escaped = workload.sql.replacingOccurrences(of: "\"", with: "\\\"")
+        let body = workload.sql.contains("$1")
+            ? #"'{"sql":"\#(escaped)","params":[' .. math.random(0, \#(rows - 1)) .. ']}'"#
+            : #"'{"sql":"\#(escaped)"}'"#
+        let script = """
+            wrk.method = "POST"
+            wrk.headers["Authorization"] = "Bearer \(key)"
+            wrk.headers["Content-Type"] = "application/json"
+            request = function()
+              return wrk.format(nil, nil, nil, \(body))
+            end
+            done = function(summary, latency, requests)
+              local e = summary.errors
+              io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+                e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50), latency:percentile(99)))
+            end
+            """
+        let path = root + "/wrk.lua"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let threads = min(clients, 2)
+        let output = try shell("wrk", ["-t", String(threads), "-c", String(clients), "-d", "\(seconds)s", "--timeout", "10s",
+                                       "-s", path, "http://127.0.0.1:\(port)/api/query"])
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT ") }) else {
+            throw BenchmarkError("wrk printed no result: \(output)")
+        }
+        let numbers = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        let (requests, duration, errors, non2xx, p50, p99) = (numbers[0], numbers[1], numbers[2], numbers[3], numbers[4], numbers[5])
+        return Measurement(workload: workload.name, path: "HTTP /api/query", clients: clients, requests: Int(requests),
+                           errors: Int(errors + non2xx), requestsPerSecond: requests / (duration / 1e6),
+                           p50Milliseconds: p50 / 1000, p99Milliseconds: p99 / 1000)
+    }
+
+    // MARK: - In-process
+
+    static func runInProcess(_ workload: Workload, clients: Int, seconds: Int, path: String, rows: Int) async throws -> Measurement {
+        let database = try Database(path: path, configuration: DatabaseConfiguration(accessMode: .readOnly))
+        let connections = try (0..<clients).map { try SerializedConnection(database: database, label: "bench.\($0)") }
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for connection in connections {
+                group.addTask {
+                    var latencies: [Double] = []
+                    while ContinuousClock.now < deadline {
+                        let id = Int64.random(in: 0..<Int64(rows))
+                        let started = ContinuousClock.now
+                        let count = try await connection.run { duckdb -> Int in
+                            let statement = try duckdb.prepare(workload.sql)
+                            if statement.parameterCount == 1 { try statement.bind([.bigint(id)]) }
+                            let result = try statement.execute(streaming: true)
+                            var count = 0
+                            while let chunk = try result.nextChunk() { count += chunk.count }
+                            return count
+                        }
+                        guard count > 0 else { throw BenchmarkError("no rows") }
+                        let elapsed = ContinuousClock.now - started
+                        latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                    }
+                    return latencies
+                }
+            }
+            var all: [Double] = []
+            for try await part in group { all += part }
+            return all.sorted()
+        }
+        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        return Measurement(workload: workload.name, path: "in-process DuckDBKit", clients: clients, requests: latencies.count,
+                           errors: 0, requestsPerSecond: Double(latencies.count) / Double(seconds),
+                           p50Milliseconds: percentile(0.5), p99Milliseconds: percentile(0.99))
+    }
+
+    // MARK: - Output
+
+    static func write(_ results: [Measurement], options: Options) throws {
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        let machine = [
+            "cores: \(ProcessInfo.processInfo.activeProcessorCount)",
+            "memory: \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB",
+            "cpu: \((try? shell("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?")",
+            "duckdb: \(Database.libraryVersion)",
+            "commit: \((try? shell("git", ["rev-parse", "--short", "HEAD"]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?")",
+        ]
+        var lines = [
+            "# Query API benchmark (\(stamp))", "",
+            "`bench/query-api/run`: \(options.rows) rows, \(options.seconds) s per measurement. The HTTP rows are the release",
+            "`duckling serve` under wrk (keep-alive, on the same machine, so wrk shares the CPU); the in-process rows",
+            "run the same SQL through DuckDBKit (prepare, bind, execute, read every chunk) with one connection per client.", "",
+            machine.map { "- \($0)" }.joined(separator: "\n"), "",
+            "| query | path | clients | requests/s | p50 ms | p99 ms | requests | errors |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for result in results.sorted(by: { ($0.workload, $0.clients, $0.path) < ($1.workload, $1.clients, $1.path) }) {
+            lines.append(String(format: "| %@ | %@ | %d | %.0f | %.2f | %.2f | %d | %d |", result.workload, result.path, result.clients,
+                                result.requestsPerSecond, result.p50Milliseconds, result.p99Milliseconds, result.requests, result.errors))
+        }
+        let markdown = lines.joined(separator: "\n") + "\n"
+        try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
+        try markdown.write(toFile: "\(options.output)/query-api-\(stamp).md", atomically: true, encoding: .utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(results).write(to: URL(fileURLWithPath: "\(options.output)/query-api-\(stamp).json"))
+        print(markdown)
+    }
+
+    // MARK: - Helpers
+
+    static func log(_ message: String) {
+        FileHandle.standardError.write(Data("query-api: \(message)\n".utf8))
+    }
+
+    static func curl(_ arguments: [String]) throws -> String {
+        try shell("curl", arguments)
+    }
+
+    static func shell(_ command: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [command] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchmarkError("\(command) failed with \(process.terminationStatus)") }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
