@@ -67,6 +67,8 @@ struct QueryAPIBenchmark {
             try await waitUntilHealthy(port: port)
             try checkAnswers(port: port, key: key, rows: options.rows)
             for workload in workloads {
+                log("HTTP \(workload.name), warming up")
+                _ = try runWrk(workload, clients: 8, seconds: 2, port: port, key: key, rows: options.rows, root: root)
                 for clients in options.concurrency {
                     log("HTTP \(workload.name), \(clients) clients")
                     results.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: port, key: key, rows: options.rows, root: root))
@@ -76,10 +78,16 @@ struct QueryAPIBenchmark {
         server.terminate()
         server.waitUntilExit()
 
+        // The same engine settings as the server's instance (see DatabaseInstance), opened once.
+        let megabytes = ProcessInfo.processInfo.physicalMemory / 1_048_576 * 60 / 100
+        let database = try Database(path: data + "/duckling-default.db", configuration: DatabaseConfiguration(
+            memoryLimit: "\(megabytes)MB", allowsExternalAccess: false, additionalSettings: ["allow_persistent_secrets": "false"]))
         for workload in workloads {
+            log("in-process \(workload.name), warming up")
+            _ = try await runInProcess(workload, clients: 8, seconds: 2, database: database, rows: options.rows)
             for clients in options.concurrency {
                 log("in-process \(workload.name), \(clients) clients")
-                results.append(try await runInProcess(workload, clients: clients, seconds: options.seconds, path: data + "/duckling-default.db", rows: options.rows))
+                results.append(try await runInProcess(workload, clients: clients, seconds: options.seconds, database: database, rows: options.rows))
             }
         }
         try write(results, options: options)
@@ -166,8 +174,7 @@ struct QueryAPIBenchmark {
 
     // MARK: - In-process
 
-    static func runInProcess(_ workload: Workload, clients: Int, seconds: Int, path: String, rows: Int) async throws -> Measurement {
-        let database = try Database(path: path, configuration: DatabaseConfiguration(accessMode: .readOnly))
+    static func runInProcess(_ workload: Workload, clients: Int, seconds: Int, database: Database, rows: Int) async throws -> Measurement {
         let connections = try (0..<clients).map { try SerializedConnection(database: database, label: "bench.\($0)") }
         let deadline = ContinuousClock.now + .seconds(seconds)
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -217,7 +224,8 @@ struct QueryAPIBenchmark {
             "# Query API benchmark (\(stamp))", "",
             "`bench/query-api/run`: \(options.rows) rows, \(options.seconds) s per measurement. The HTTP rows are the release",
             "`duckling serve` under wrk (keep-alive, on the same machine, so wrk shares the CPU); the in-process rows",
-            "run the same SQL through DuckDBKit (prepare, bind, execute, read every chunk) with one connection per client.", "",
+            "run the same SQL through DuckDBKit (prepare, bind, execute, read every chunk) with one connection per client,",
+            "on one instance opened with the server's settings. Each workload is warmed up (2 s, discarded) on both paths.", "",
             machine.map { "- \($0)" }.joined(separator: "\n"), "",
             "| query | path | clients | requests/s | p50 ms | p99 ms | requests | errors |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
