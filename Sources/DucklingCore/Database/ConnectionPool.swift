@@ -9,7 +9,7 @@ final class ConnectionPool: Sendable {
 
     init(database: Database, size: Int, label: String) throws {
         self.semaphore = AsyncSemaphore(permits: size)
-        self.idle = Mutex(try (0..<size).map { try SerializedConnection(database: database, label: "\(label).read.\($0)") })
+        self.idle = Mutex(try (0..<size).map { try SerializedConnection(database: database, label: "\(label).\($0)") })
     }
 
     /// Takes a connection, waiting if all are busy. With `queueLimit`, throws

@@ -9,13 +9,16 @@ import Foundation
 final class DatabaseInstance: Sendable {
     let database: Database
     let readers: ConnectionPool
+    /// The connection for exclusive writes (maintenance, a backup's checkpoint).
     let writer: SerializedConnection
-    /// Held for the whole of a multi-step write (a sync's swap, a restore's checks).
-    let writeLock = AsyncSemaphore(permits: 1)
+    /// Connections for sync runs, which write concurrently (each in its own transaction).
+    let syncWriters: ConnectionPool
+    let writeGate = WriteGate()
 
     /// Opens the file read-write (creating it and `_duckling`), or read-only for tools that must
     /// not change it; a read-only open needs the file to exist.
     init(settings: DatabaseSettings, engine: EngineSettings, readers: Int, readOnly: Bool = false) throws {
+        let label = "duckling.\(settings.id)"
         if readOnly {
             guard FileManager.default.fileExists(atPath: settings.path) else {
                 throw DuckDBError(code: .openFailed, message: "no database file at \(settings.path)")
@@ -41,8 +44,9 @@ final class DatabaseInstance: Sendable {
         }
         try setup.execute("SET lock_configuration = true")
         self.database = database
-        self.readers = try ConnectionPool(database: database, size: readers, label: "duckling.\(settings.id)")
-        self.writer = try SerializedConnection(database: database, label: "duckling.\(settings.id).write")
+        self.readers = try ConnectionPool(database: database, size: readers, label: label + ".read")
+        self.writer = try SerializedConnection(database: database, label: label + ".write")
+        self.syncWriters = try ConnectionPool(database: database, size: max(1, engine.syncWorkers), label: label + ".sync")
     }
 
     /// `percentage` of physical memory, in DuckDB's notation.

@@ -74,12 +74,26 @@ public final class ManagedDatabase: Sendable {
         return ReaderLease(connection: connection, pool: instance.readers)
     }
 
-    /// Runs `body` with the write connection, holding the write path for its whole duration.
+    /// Runs `body` with the exclusive write connection: sync writes pause until it returns, reads go on.
     public func withWriter<T: Sendable>(_ body: (SerializedConnection) async throws -> T) async throws -> T {
         let instance = try currentInstance()
-        try await instance.writeLock.acquire()
-        defer { instance.writeLock.release() }
-        return try await body(instance.writer)
+        return try await instance.writeGate.withExclusive { try await body(instance.writer) }
+    }
+
+    /// Runs `body` with a write connection of its own for a sync run; several runs write at once,
+    /// each in its own transaction, and all of them pause while an exclusive writer holds the gate.
+    public func withSyncWriter<T: Sendable>(_ body: (SerializedConnection) async throws -> T) async throws -> T {
+        let instance = try currentInstance()
+        return try await instance.writeGate.withShared {
+            let connection = try await instance.syncWriters.acquire(queueLimit: nil)
+            defer { instance.syncWriters.release(connection) }
+            return try await body(connection)
+        }
+    }
+
+    /// The instance's DuckDB database, for opening connections that are not pooled.
+    var database: Database {
+        get throws { try currentInstance().database }
     }
 
     /// Read-pool use, for health and metrics; nil while the database is not open.
