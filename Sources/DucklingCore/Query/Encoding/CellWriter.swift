@@ -45,28 +45,15 @@ struct CellWriter {
             return
         }
         switch path {
-        case .boolean: vector.load(UInt8.self, at: row) != 0 ? out.append(ascii: "true") : out.append(ascii: "false")
-        case .int8: out.append(integer: vector.load(Int8.self, at: row))
-        case .int16: out.append(integer: vector.load(Int16.self, at: row))
-        case .int32: out.append(integer: vector.load(Int32.self, at: row))
-        case .uint8: out.append(integer: vector.load(UInt8.self, at: row))
-        case .uint16: out.append(integer: vector.load(UInt16.self, at: row))
-        case .uint32: out.append(integer: vector.load(UInt32.self, at: row))
-        case .int64:
+        case .boolean, .int8, .int16, .int32, .uint8, .uint16, .uint32:
+            writeText(vector, row: row, into: &out)
+        case .int64, .uint64, .date, .timestamp, .timestampTZ, .decimal:
             out.append(UInt8(ascii: "\""))
-            out.append(integer: vector.load(Int64.self, at: row))
-            out.append(UInt8(ascii: "\""))
-        case .uint64:
-            out.append(UInt8(ascii: "\""))
-            out.append(integer: vector.load(UInt64.self, at: row))
+            writeText(vector, row: row, into: &out)
             out.append(UInt8(ascii: "\""))
         case .float: JSONValueWriter.writeFloating(vector.load(Float.self, at: row), into: &out)
         case .double: JSONValueWriter.writeFloating(vector.load(Double.self, at: row), into: &out)
         case .varchar: out.append(jsonString: vector.bytes(at: row))
-        case .date, .timestamp, .timestampTZ, .decimal:
-            out.append(UInt8(ascii: "\""))
-            writeText(vector, row: row, into: &out)
-            out.append(UInt8(ascii: "\""))
         case .generic: JSONValueWriter.write(try vector.value(at: row), into: &out)
         }
     }
