@@ -8,6 +8,8 @@ public final class QueryResult {
     let sql: String
     /// The result columns.
     public let columns: [Column]
+    /// Set once the last chunk was read: DuckDB reports an error for a fetch after the end.
+    private var exhausted = false
 
     init(result: duckdb_result, connection: Connection, sql: String) {
         self.result = result
@@ -33,10 +35,12 @@ public final class QueryResult {
     /// Rows changed by an INSERT, UPDATE or DELETE.
     public var rowsChanged: Int { Int(duckdb_rows_changed(&result)) }
 
-    /// The next chunk (up to 2048 rows), or nil when the result is exhausted.
+    /// The next chunk (up to 2048 rows), or nil when the result is exhausted (and on every call after).
     public func nextChunk() throws -> DataChunk? {
+        if exhausted { return nil }
         try connection.checkCancellation()
         guard let chunk = duckdb_fetch_chunk(result) else {
+            exhausted = true
             if let message = duckdb_result_error(&result) {
                 throw DuckDBError.fromEngine(
                     code: .fetchFailed, type: duckdb_result_error_type(&result),
@@ -45,6 +49,7 @@ public final class QueryResult {
             return nil
         }
         let data = DataChunk(handle: chunk, columns: columns)
+        if data.count == 0 { exhausted = true }
         return data.count == 0 ? nil : data
     }
 

@@ -11,6 +11,7 @@ public struct DucklingServices: Sendable {
     public let configuration: DucklingConfiguration
     public let registry: DatabaseRegistry
     public let queries: QueryService
+    public let syncScheduler: SyncScheduler
     public let authenticator: APIKeyAuthenticator
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
@@ -23,6 +24,9 @@ public struct DucklingServices: Sendable {
         self.configuration = configuration
         self.registry = registry
         self.queries = QueryService(registry: registry, settings: configuration.query, logger: logger, metricsFactory: factory)
+        self.syncScheduler = SyncScheduler(
+            engines: registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, logger: logger) },
+            logger: logger)
         self.authenticator = APIKeyAuthenticator(configuration: configuration, adminKey: adminKey)
         self.metrics = metrics
         self.logger = logger
@@ -46,13 +50,14 @@ public func buildApplication(
     HealthController(registry: services.registry, queries: services.queries, startedAt: .now).addRoutes(to: router)
     QueryController(queries: services.queries, maxBodyBytes: services.configuration.server.maxBodyBytes).addRoutes(to: router)
     MetricsController(registry: services.metrics).addRoutes(to: router)
+    StoreController(scheduler: services.syncScheduler, queries: services.queries).addRoutes(to: router)
     return Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [ClientCloseWatcher()])),
         configuration: .init(
             address: .hostname(host ?? services.configuration.server.host, port: port ?? services.configuration.server.port),
             serverName: "Duckling"),
-        services: backgroundServices,
+        services: [services.syncScheduler] + backgroundServices,
         onServerRunning: onServerRunning,
         logger: services.logger)
 }

@@ -29,9 +29,9 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Logs to standard error at the level from `DUCKLING_LOG_LEVEL` (default info).
-func bootstrapLogging() -> Logger {
-    let level = ProcessInfo.processInfo.environment["DUCKLING_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+/// Logs to standard error at the level from `DUCKLING_LOG_LEVEL` (default `defaultLevel`).
+func bootstrapLogging(defaultLevel: Logger.Level = .info) -> Logger {
+    let level = ProcessInfo.processInfo.environment["DUCKLING_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = level

@@ -91,3 +91,17 @@ import Testing
         #expect(try connection.single("SELECT count(*) FROM t") == .bigint(1))
     }
 }
+
+@Suite struct QueryResultTests {
+    @Test func fetchingPastTheEndKeepsReturningNil() throws {
+        let connection = try memoryConnection()
+        for streaming in [true, false] {
+            let result = try connection.prepare("SELECT range FROM range(3000)").execute(streaming: streaming)
+            var rows = 0
+            while let chunk = try result.nextChunk() { rows += chunk.count }
+            #expect(rows == 3000)
+            #expect(try result.nextChunk() == nil)
+            #expect(try result.nextChunk() == nil)
+        }
+    }
+}

@@ -62,6 +62,12 @@ final class ConfigReader {
         table(node, at: path, allowed: [])?.entries.map { ($0.key, $0.node) } ?? []
     }
 
+    /// The keys of a mapping, without checking anything (problems are reported where it is read).
+    static func keys(of node: Node?) -> [String] {
+        guard case .mapping(let mapping) = node else { return [] }
+        return mapping.keys.compactMap { if case .scalar(let scalar) = $0 { scalar.string } else { nil } }
+    }
+
     // MARK: - Scalars
 
     /// The text of a scalar after `${VAR}` expansion; nil (with a problem) for anything else.

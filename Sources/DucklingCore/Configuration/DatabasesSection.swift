@@ -33,7 +33,9 @@ struct DatabasesSection {
             }
             settings.apiKeys = (reader.strings(table, "api_keys") ?? []).filter { !$0.isEmpty }.map(Secret.init)
             settings.sources = parseSources(table["sources"], at: table.path("sources"))
-            settings.datasets = parseDatasets(table["datasets"], at: table.path("datasets"), sources: settings.sources)
+            // References are checked against every declared source, so one bad URL is one problem.
+            let declared = Set(ConfigReader.keys(of: table["sources"]))
+            settings.datasets = parseDatasets(table["datasets"], at: table.path("datasets"), sources: declared)
             if let backup = parseBackup(table["backup"], at: table.path("backup"), defaults: settings.backup, environment: environment) {
                 settings.backup = backup
             }
@@ -91,7 +93,7 @@ struct DatabasesSection {
         "max_sync_rows", "delete_detection", "soft_delete_column", "sync_mode",
     ]
 
-    private func parseDatasets(_ node: Node?, at path: String, sources: [SourceSettings]) -> [DatasetSettings] {
+    private func parseDatasets(_ node: Node?, at path: String, sources: Set<String>) -> [DatasetSettings] {
         reader.namedTables(node, at: path).compactMap { name, node in
             let datasetPath = "\(path).\(name)"
             guard Names.isValidName(name) else {
@@ -102,7 +104,7 @@ struct DatabasesSection {
             let source = reader.string(table, "source")
             if source == nil && table["source"] == nil {
                 reader.report(datasetPath, "a dataset needs a source")
-            } else if let source, !sources.contains(where: { $0.name == source }) {
+            } else if let source, !sources.contains(source) {
                 reader.report(table.path("source"), "no source named '\(source)' in this database")
             }
             let tableName = reader.string(table, "table")

@@ -76,6 +76,20 @@ public final class QueryService: Sendable {
         }
     }
 
+    /// The columns of a table or view of `database`, read by preparing a query over it.
+    public func columns(of table: String, database databaseID: String) async throws -> [Column] {
+        guard let database = registry.database(databaseID) else {
+            throw QueryError(.notFound, code: "database_not_found", message: "no database with id '\(databaseID)'")
+        }
+        do {
+            return try await database.withReader { connection in
+                try await connection.run { try $0.prepare("SELECT * FROM main.\(SQL.quoted(table))").columns }
+            }
+        } catch {
+            throw QueryError.from(error)
+        }
+    }
+
     /// Records a finished query in the statistics, the metrics and the debug log.
     private func recorder(database: String, sql: String, started: ContinuousClock.Instant) -> @Sendable (QueryStatistics.Outcome) -> Void {
         { [statistics, logger, metrics] outcome in

@@ -29,16 +29,22 @@ struct QueryController {
             watch.end()
             throw APIError(error)
         }
+        return Self.response(streaming: stream, format: format, watch: watch)
+    }
+
+    /// The response for a started query: one buffer when the result is already complete, else a
+    /// body streamed chunk by chunk. `watch` ends when the body does.
+    static func response(streaming stream: QueryStream, format: ResultFormat, watch: ClientWatch?) -> Response {
         let headers: HTTPFields = [.contentType: format.contentType, .cacheControl: "no-store"]
         if let body = stream.takeCompleteBody() {
-            watch.end()
+            watch?.end()
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         return Response(
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
-                defer { watch.end() }
+                defer { watch?.end() }
                 do {
                     // A client that leaves now makes the next write fail, which cancels the stream.
                     while let bytes = try await stream.next() {

@@ -7,12 +7,15 @@ public struct APIError: HTTPResponseError, Sendable {
     public let code: String
     public let message: String
     public var headers: HTTPFields
+    /// The id of the run in the way, for a 409 about a running sync.
+    public var runID: String?
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:], runID: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.runID = runID
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -21,7 +24,7 @@ public struct APIError: HTTPResponseError, Sendable {
         headers[.cacheControl] = "no-store"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let body = try encoder.encode(ErrorBody(error: .init(code: code, message: message)))
+        let body = try encoder.encode(ErrorBody(error: .init(code: code, message: message, runID: runID)))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -29,6 +32,12 @@ public struct APIError: HTTPResponseError, Sendable {
         struct Detail: Encodable {
             let code: String
             let message: String
+            let runID: String?
+
+            enum CodingKeys: String, CodingKey {
+                case code, message
+                case runID = "run_id"
+            }
         }
 
         let success = false

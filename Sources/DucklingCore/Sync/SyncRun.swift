@@ -1,0 +1,320 @@
+import DuckDBKit
+import Foundation
+import Logging
+import Synchronization
+
+/// One run of one dataset (DESIGN.md §5): every sub-table read from one source snapshot, written
+/// into the main instance in one transaction with its watermarks and metadata, so readers see the
+/// old copy or the new one and a failure leaves nothing behind.
+struct SyncRun: Sendable {
+    let runID: String
+    let dataset: DatasetSettings
+    let source: SourceSettings
+    let database: ManagedDatabase
+    let sources: SourceInstance
+    let engine: EngineSettings
+    /// Full rebuild asked for (`?full=true`, reset watermarks, repeated failures, incremental off).
+    let forceFull: Bool
+    let previous: SyncStateStore.Persisted
+    let interrupter: Interrupter
+    let logger: Logger
+    let progress: @Sendable (Int) -> Void
+
+    /// A table of the copy: the dataset itself, or `{name}_dataset` / `{name}_results`.
+    struct SubTable: Sendable {
+        let name: String
+        let origin: SourceRead.Origin
+        let primaryKey: [String]
+    }
+
+    struct Outcome: Sendable {
+        var state: SyncStateStore.Persisted
+        var rowsRead: Int
+    }
+
+    var subTables: [SubTable] {
+        switch dataset.shape {
+        case .table(let qualified):
+            let parts = qualified.split(separator: ".").map(String.init)
+            let origin: SourceRead.Origin = switch (parts.count, source.kind) {
+            case (2, _): .table(schema: parts[0], table: parts[1])
+            case (_, .postgres): .table(schema: "public", table: parts[0])
+            case (_, .sqlite): .table(schema: "main", table: parts[0])
+            case (_, .mysql): .query("SELECT * FROM \(SQL.quoted(parts[0]))")
+            }
+            return [SubTable(name: dataset.name, origin: origin, primaryKey: dataset.primaryKey)]
+        case .split(let datasetQuery, let resultsQuery):
+            return [
+                SubTable(name: "\(dataset.name)_dataset", origin: .query(datasetQuery), primaryKey: dataset.primaryKey),
+                SubTable(name: "\(dataset.name)_results", origin: .query(resultsQuery), primaryKey: dataset.resultsPrimaryKey),
+            ]
+        }
+    }
+
+    func execute() async throws -> Outcome {
+        let coordinator = try await SourceSession.open(
+            on: sources, source: source, timeoutSeconds: dataset.queryTimeoutSeconds, snapshot: nil, interrupter: interrupter)
+        let partitionSessions = SessionList()
+        do {
+            let outcome = try await write(coordinator: coordinator, partitionSessions: partitionSessions)
+            await partitionSessions.closeAll(plus: coordinator)
+            return outcome
+        } catch {
+            await partitionSessions.closeAll(plus: coordinator)
+            throw error
+        }
+    }
+
+    /// The sessions opened for partitioned reads, closed when the run ends.
+    private final class SessionList: Sendable {
+        private let sessions = Mutex<[SourceSession]>([])
+
+        func add(_ more: [SourceSession]) {
+            sessions.withLock { $0 += more }
+        }
+
+        func closeAll(plus coordinator: SourceSession) async {
+            for session in sessions.withLock({ $0 }) + [coordinator] { await session.close() }
+        }
+    }
+
+    private func write(coordinator: SourceSession, partitionSessions: SessionList) async throws -> Outcome {
+        let started = Date()
+        return try await database.withSyncWriter { writer in
+            try await writer.run(interrupter: interrupter) { try $0.execute("BEGIN TRANSACTION") }
+            do {
+                var state = previous
+                var rowsRead = 0
+                var anyFull = false
+                var truncated = false
+                var reconciled: Bool? = true
+                var primaryRows = 0
+                for (index, sub) in subTables.enumerated() {
+                    let moved = try await sync(sub, coordinator: coordinator, writer: writer, watermark: previous.watermarks[sub.name],
+                                               partitionSessions: partitionSessions)
+                    rowsRead += moved.rowsRead
+                    anyFull = anyFull || moved.full
+                    truncated = truncated || moved.truncated
+                    if let watermark = moved.watermark { state.watermarks[sub.name] = watermark } else { state.watermarks[sub.name] = nil }
+                    reconciled = combine(reconciled, moved.reconciled)
+                    if index == 0 { primaryRows = moved.rows }
+                }
+                if case .split = dataset.shape { try await createJoinedView(writer) }
+                let finished = Date()
+                state.syncType = anyFull ? "full" : "incremental"
+                if anyFull { state.lastFull = finished } else {
+                    state.lastIncremental = finished
+                    state.incrementalRows = rowsRead
+                }
+                state.rows = primaryRows
+                state.truncated = truncated
+                state.reconciled = reconciled
+                state.lastError = nil
+                state.consecutiveFailures = 0
+                state.forceFull = false
+                state.lastRunID = runID
+                state.lastStatus = "succeeded"
+                state.lastAttempt = started
+                state.durationMs = Int(finished.timeIntervalSince(started) * 1000)
+                let committed = state
+                let readCount = rowsRead
+                try await writer.run(interrupter: interrupter) { [dataset, runID] duckdb in
+                    try SyncStateStore.recordSuccess(
+                        dataset: dataset.name, state: committed, watermarkColumn: dataset.incrementalColumn, runID: runID,
+                        rowsRead: readCount, finishedAt: finished, on: duckdb)
+                    try duckdb.execute("COMMIT")
+                }
+                return Outcome(state: committed, rowsRead: rowsRead)
+            } catch {
+                // A fresh interrupter: the run's own may have fired, and the rollback must happen.
+                try? await writer.run { $0.rollbackIfInTransaction() }
+                throw error
+            }
+        }
+    }
+
+    private struct Moved {
+        var rowsRead: Int
+        var rows: Int
+        var full: Bool
+        var truncated: Bool
+        var watermark: Watermark?
+        var reconciled: Bool?
+    }
+
+    /// Reads one sub-table and applies it to its table in the open transaction.
+    private func sync(
+        _ sub: SubTable, coordinator: SourceSession, writer: SerializedConnection, watermark: Watermark?,
+        partitionSessions: SessionList
+    ) async throws -> Moved {
+        var read = SourceRead(origin: sub.origin, source: source, catalog: coordinator.catalog)
+        let columns = try await describe(read, on: coordinator)
+        if let column = dataset.incrementalColumn, !columns.contains(where: { $0.name == column }) {
+            throw SyncError.invalidData("incremental_column '\(column)' is not a column of \(sub.name)'s source (columns: \(columns.map(\.name).joined(separator: ", ")))")
+        }
+        for key in sub.primaryKey where !columns.contains(where: { $0.name == key }) {
+            throw SyncError.invalidData("primary key column '\(key)' is not a column of \(sub.name)'s source")
+        }
+        let existing = try await tableColumns(sub.name, writer: writer)
+        // Incremental when there is a watermark and the copy still has the source's columns;
+        // otherwise (first run, reset, schema change) a full rebuild.
+        let incremental = !forceFull && dataset.incrementalColumn != nil && watermark != nil && existing == columns
+        if incremental, let column = dataset.incrementalColumn, let watermark {
+            read.window = .init(column: column, watermark: watermark, lookbackSeconds: sub.primaryKey.isEmpty ? 0 : dataset.lookbackSeconds)
+        }
+        if let cap = dataset.maxSyncRows {
+            read.limit = cap
+            read.orderColumn = dataset.incrementalColumn
+        }
+
+        let stage = incremental ? "_duckling_delta_\(sub.name)" : "_duckling_staging_\(sub.name)"
+        let definition = columns.map { "\(SQL.quoted($0.name)) \($0.type.sqlName)" }.joined(separator: ", ")
+        let appender = try await writer.run(interrupter: interrupter) { duckdb in
+            try duckdb.execute("DROP TABLE IF EXISTS main.\(SQL.quoted(stage)); CREATE TABLE main.\(SQL.quoted(stage)) (\(definition))")
+            return writer.bind(try duckdb.appender(table: stage), to: duckdb)
+        }
+        let readers = try await partitionReaders(read, columns: columns, coordinator: coordinator, partitionSessions: partitionSessions)
+        let rowsRead = try await ChunkTransfer.run(readers, into: writer, appender: appender, interrupter: interrupter, progress: progress)
+        try await writer.run(interrupter: interrupter) { try $0.unwrap(appender).close() }
+
+        let target = "main.\(SQL.quoted(sub.name))"
+        let staged = "main.\(SQL.quoted(stage))"
+        let softDeleted = dataset.softDeleteColumn.map { "WHERE \(SQL.quoted($0)) IS TRUE" }
+        let (rows, maximum): (Int, DuckDBValue?) = try await writer.run(interrupter: interrupter) { [dataset] duckdb in
+            if incremental {
+                if !sub.primaryKey.isEmpty {
+                    let matches = sub.primaryKey.map { "\(target).\(SQL.quoted($0)) = \(staged).\(SQL.quoted($0))" }.joined(separator: " AND ")
+                    try duckdb.execute("DELETE FROM \(target) USING \(staged) WHERE \(matches)")
+                }
+                try duckdb.execute("INSERT INTO \(target) BY NAME SELECT * FROM \(staged); DROP TABLE \(staged)")
+                if let softDeleted { try duckdb.execute("DELETE FROM \(target) \(softDeleted)") }
+            } else {
+                if let softDeleted { try duckdb.execute("DELETE FROM \(staged) \(softDeleted)") }
+                try duckdb.execute("DROP TABLE IF EXISTS \(target); ALTER TABLE \(staged) RENAME TO \(SQL.quoted(sub.name))")
+            }
+            let count = try duckdb.query("SELECT count(*) FROM \(target)").scalar()
+            let maximum = try dataset.incrementalColumn.map { try duckdb.query("SELECT max(\(SQL.quoted($0))) FROM \(target)").scalar() ?? .null }
+            guard case .bigint(let rows) = count else { throw SyncError.invalidData("could not count \(sub.name)") }
+            return (Int(rows), maximum)
+        }
+
+        var moved = Moved(rowsRead: rowsRead, rows: rows, full: !incremental, truncated: dataset.maxSyncRows.map { rowsRead >= $0 } ?? false,
+                          watermark: nil, reconciled: nil)
+        if !incremental && !moved.truncated && dataset.softDeleteColumn == nil { moved.reconciled = rows == rowsRead }
+        if dataset.deleteDetection == .primaryKeyDiff && !sub.primaryKey.isEmpty && incremental {
+            let sourceKeys = try await removeDeleted(sub, read: read, coordinator: coordinator, writer: writer)
+            moved.rows = try await writer.run(interrupter: interrupter) { duckdb -> Int in
+                guard case .bigint(let rows) = try duckdb.query("SELECT count(*) FROM \(target)").scalar() else { return 0 }
+                return Int(rows)
+            }
+            moved.reconciled = dataset.softDeleteColumn == nil ? moved.rows == sourceKeys : nil
+        }
+        if let column = dataset.incrementalColumn, let maximum, let type = columns.first(where: { $0.name == column })?.type {
+            moved.watermark = Watermark(maximum, type: type)
+        }
+        return moved
+    }
+
+    /// Reads every key at the source (same snapshot) and deletes copied rows whose key is gone;
+    /// returns the number of source keys.
+    private func removeDeleted(_ sub: SubTable, read: SourceRead, coordinator: SourceSession, writer: SerializedConnection) async throws -> Int {
+        var keysRead = read
+        keysRead.window = nil
+        keysRead.limit = nil
+        keysRead.orderColumn = nil
+        let keyList = sub.primaryKey.map(SQL.quoted).joined(separator: ", ")
+        keysRead.selecting = "DISTINCT \(keyList)"
+        let keyColumns = try await describe(keysRead, on: coordinator)
+        let table = "_duckling_keys_\(sub.name)"
+        let definition = keyColumns.map { "\(SQL.quoted($0.name)) \($0.type.sqlName)" }.joined(separator: ", ")
+        let appender = try await writer.run(interrupter: interrupter) { duckdb in
+            try duckdb.execute("DROP TABLE IF EXISTS main.\(SQL.quoted(table)); CREATE TABLE main.\(SQL.quoted(table)) (\(definition))")
+            return writer.bind(try duckdb.appender(table: table), to: duckdb)
+        }
+        keysRead.selecting = "DISTINCT \(keyList)"
+        let count = try await ChunkTransfer.run([(coordinator, keysRead)], into: writer, appender: appender, interrupter: interrupter) { _ in }
+        let target = "main.\(SQL.quoted(sub.name))"
+        let keys = "main.\(SQL.quoted(table))"
+        try await writer.run(interrupter: interrupter) { duckdb in
+            try duckdb.unwrap(appender).close()
+            let matches = sub.primaryKey.map { "\(keys).\(SQL.quoted($0)) = \(target).\(SQL.quoted($0))" }.joined(separator: " AND ")
+            try duckdb.execute("DELETE FROM \(target) WHERE NOT EXISTS (SELECT 1 FROM \(keys) WHERE \(matches)); DROP TABLE \(keys)")
+        }
+        return count
+    }
+
+    /// One reader, or one per partition of `partition_column` (integers), all on one snapshot.
+    private func partitionReaders(
+        _ read: SourceRead, columns: [Column], coordinator: SourceSession, partitionSessions: SessionList
+    ) async throws -> [(session: SourceSession, read: SourceRead)] {
+        let workers = engine.syncWorkers
+        guard let column = dataset.partitionColumn, workers > 1, read.limit == nil, source.kind == .postgres,
+              let type = columns.first(where: { $0.name == column })?.type,
+              [.tinyint, .smallint, .integer, .bigint, .utinyint, .usmallint, .uinteger].contains(type) else {
+            if let column = dataset.partitionColumn, !columns.contains(where: { $0.name == column }) {
+                throw SyncError.invalidData("partition_column '\(column)' is not a column of the source")
+            }
+            return [(coordinator, read)]
+        }
+        var bounds = read
+        bounds.selecting = "min(\(SQL.quoted(column))) AS lower, max(\(SQL.quoted(column))) AS upper"
+        let (sql, bindings) = bounds.statement()
+        let range = try await coordinator.connection.run(interrupter: interrupter) { duckdb -> (Int64, Int64)? in
+            let statement = try duckdb.prepare(sql)
+            try statement.bind(bindings)
+            let row = try statement.execute(streaming: false).rows().first
+            guard let row, let lower = row[0].text.flatMap({ Int64($0) }), let upper = row[1].text.flatMap({ Int64($0) }) else { return nil }
+            return (lower, upper)
+        }
+        guard let (lower, upper) = range, upper > lower else { return [(coordinator, read)] }
+        let count = Int(min(Int64(workers), upper - lower + 1))
+        let step = (upper - lower + 1) / Int64(count)
+        let snapshot = try await coordinator.exportSnapshot()
+        var sessions = [coordinator]
+        for _ in 1..<count {
+            sessions.append(try await SourceSession.open(
+                on: sources, source: source, timeoutSeconds: dataset.queryTimeoutSeconds, snapshot: snapshot, interrupter: interrupter))
+        }
+        partitionSessions.add(Array(sessions.dropFirst()))
+        return sessions.enumerated().map { index, session in
+            var part = read
+            let isLast = index == count - 1
+            part.partition = .init(column: column, lower: lower + Int64(index) * step,
+                                   upper: isLast ? upper : lower + Int64(index + 1) * step, isLast: isLast)
+            return (session, part)
+        }
+    }
+
+    /// The columns a read returns (prepared, not run).
+    private func describe(_ read: SourceRead, on session: SourceSession) async throws -> [Column] {
+        let (sql, _) = read.statement()
+        return try await session.connection.run(interrupter: interrupter) { try $0.prepare(sql).columns }
+    }
+
+    /// The copy's current columns, or nil if the table does not exist.
+    private func tableColumns(_ table: String, writer: SerializedConnection) async throws -> [Column]? {
+        try await writer.run(interrupter: interrupter) { duckdb -> [Column]? in
+            let exists = try duckdb.query(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1",
+                [.varchar(table)]).scalar()
+            guard exists == .bigint(1) else { return nil }
+            return try duckdb.prepare("SELECT * FROM main.\(SQL.quoted(table))").columns
+        }
+    }
+
+    /// `{name}`: the dataset rows with their results (LEFT JOIN, so datasets without results stay).
+    private func createJoinedView(_ writer: SerializedConnection) async throws {
+        let name = dataset.name
+        try await writer.run(interrupter: interrupter) { duckdb in
+            try duckdb.execute("""
+                CREATE OR REPLACE VIEW main.\(SQL.quoted(name)) AS
+                SELECT * FROM main.\(SQL.quoted(name + "_dataset")) LEFT JOIN main.\(SQL.quoted(name + "_results")) USING (dataset_id)
+                """)
+        }
+    }
+
+    private func combine(_ a: Bool?, _ b: Bool?) -> Bool? {
+        guard let a, let b else { return nil }
+        return a && b
+    }
+}

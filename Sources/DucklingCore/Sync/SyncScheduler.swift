@@ -1,0 +1,65 @@
+public import Logging
+public import ServiceLifecycle
+import Foundation
+
+/// Runs syncs in the background (DESIGN.md §5): every dataset when it is due, and the runs the API
+/// asks for. On graceful shutdown it cancels running syncs (each rolls back) and returns once they
+/// have ended.
+public final class SyncScheduler: Service, Sendable {
+    public let engines: [SyncEngine]
+    private let logger: Logger
+    private let events: AsyncStream<SyncClaim>
+    private let submissions: AsyncStream<SyncClaim>.Continuation
+    private let startup: Bool
+
+    /// `startup`: datasets in `sync_mode: startup` run as soon as the scheduler starts.
+    public init(engines: [SyncEngine], startup: Bool = true, logger: Logger) {
+        self.engines = engines
+        self.logger = logger
+        self.startup = startup
+        (events, submissions) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// The engine of database `id`.
+    public func engine(for id: String) -> SyncEngine? {
+        engines.first { $0.database.id == id }
+    }
+
+    /// Runs a claimed sync in the background.
+    public func submit(_ claim: SyncClaim) {
+        submissions.yield(claim)
+    }
+
+    public func run() async throws {
+        for engine in engines {
+            do {
+                try await engine.prepare(startup: startup)
+            } catch {
+                logger.error("sync state could not be loaded", metadata: [
+                    "duckling.database": .string(engine.database.id), "duckling.error": .string(String(describing: error)),
+                ])
+            }
+        }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { [submissions] in
+                    // Look for due datasets once a second; the check is a few comparisons.
+                    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                        for engine in self.engines {
+                            for claim in engine.claimDue(at: Date()) { submissions.yield(claim) }
+                        }
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                }
+                for await claim in events {
+                    guard let engine = engines.first(where: { $0.settings.dataset(claim.dataset) != nil && $0.isClaimed(claim) }) else { continue }
+                    group.addTask { _ = await engine.execute(claim) }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: { [engines, submissions] in
+            submissions.finish()
+            for engine in engines { engine.cancelAll() }
+        }
+    }
+}
