@@ -75,26 +75,25 @@ let package = Package(
             dependencies: ["DucklingCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "DucklingHTTPTests",
+        .target(
+            name: "DucklingTestSupport",
             dependencies: [
                 "DucklingHTTP",
-                "DuckDBKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DucklingHTTPTests",
+            dependencies: ["DucklingHTTP", "DuckDBKit", "DucklingTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: [
-                "DucklingHTTP",
-                "DuckDBKit",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["DucklingHTTP", "DuckDBKit", "DucklingTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
     ]

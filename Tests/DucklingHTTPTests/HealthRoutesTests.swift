@@ -1,3 +1,4 @@
+import DucklingTestSupport
 import Foundation
 import Testing
 

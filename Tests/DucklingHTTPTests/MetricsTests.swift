@@ -1,3 +1,4 @@
+import DucklingTestSupport
 import Testing
 
 @Suite struct MetricsTests {

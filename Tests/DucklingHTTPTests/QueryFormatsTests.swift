@@ -1,3 +1,4 @@
+import DucklingTestSupport
 import DuckDBKit
 import Foundation
 import Testing

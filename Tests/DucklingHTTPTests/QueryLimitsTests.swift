@@ -1,3 +1,4 @@
+import DucklingTestSupport
 import AsyncHTTPClient
 import Foundation
 import NIOCore

@@ -1,6 +1,5 @@
 import DuckDBKit
 import Foundation
-import Synchronization
 
 /// The in-memory DuckDB instance that reads a database's sources (DESIGN.md §3): external access on
 /// and the scanner extensions loaded, unlike the locked-down instance that serves queries, which
@@ -9,8 +8,6 @@ final class SourceInstance: Sendable {
     let database: Database
     /// Attaches sources and cancels their queries; never used for reading data.
     private let control: SerializedConnection
-    private let attached = Mutex<Set<String>>([])
-    private let attaching = AsyncSemaphore(permits: 1)
     let redactor: SecretRedactor
 
     init(engine: EngineSettings, redactor: SecretRedactor) throws {
@@ -25,18 +22,14 @@ final class SourceInstance: Sendable {
             extensionDirectory: extensions))
         self.control = try SerializedConnection(database: database, label: "duckling.sources.control")
         self.redactor = redactor
+
     }
 
-    /// The catalog name a source is attached as.
-    static func catalog(for source: SourceSettings) -> String { "source_\(source.name)" }
-
-    /// Attaches `source` if it is not attached yet.
-    func attach(_ source: SourceSettings) async throws {
-        let catalog = Self.catalog(for: source)
-        if attached.withLock({ $0.contains(catalog) }) { return }
-        try await attaching.acquire()
-        defer { attaching.release() }
-        if attached.withLock({ $0.contains(catalog) }) { return }
+    /// Attaches `source` read-only for one run, under a name of its own. Each run attaches afresh:
+    /// the scanner caches catalog entries, so an attachment kept across runs would not see a
+    /// source table's new columns; and concurrent runs stay independent.
+    func attach(_ source: SourceSettings, for runID: String) async throws -> String {
+        let catalog = "source_\(source.name)_\(runID.prefix(8))"
         let (type, extensionName, url) = switch source.kind {
         case .postgres: ("postgres", "postgres", source.url.value)
         case .mysql: ("mysql", "mysql", source.url.value)
@@ -51,13 +44,12 @@ final class SourceInstance: Sendable {
         } catch let error as DuckDBError {
             throw SyncError.source(redactor.redact(error.message))
         }
-        _ = attached.withLock { $0.insert(catalog) }
+        return catalog
     }
 
-    /// Detaches a source after a connection failure, so the next run connects afresh.
-    func detach(_ source: SourceSettings) async {
-        let catalog = Self.catalog(for: source)
-        guard attached.withLock({ $0.remove(catalog) }) != nil else { return }
+    /// Detaches a run's attachment.
+    func detach(_ catalog: String) async {
+        // Nothing to report if it fails: the attachment then just lives until the process ends.
         _ = try? await control.run { try $0.execute("DETACH DATABASE IF EXISTS \(SQL.quoted(catalog))") }
     }
 

@@ -14,12 +14,10 @@ final class SourceSession: Sendable {
 
     /// Opens a session; with `snapshot`, it imports that snapshot before anything else.
     static func open(
-        on instance: SourceInstance, source: SourceSettings, timeoutSeconds: Int, snapshot: String?,
+        on instance: SourceInstance, source: SourceSettings, catalog: String, timeoutSeconds: Int, snapshot: String?,
         interrupter: Interrupter
     ) async throws -> SourceSession {
-        try await instance.attach(source)
         let connection = try SerializedConnection(database: instance.database, label: "duckling.sources.\(source.name)")
-        let catalog = SourceInstance.catalog(for: source)
         let pid = try await connection.run(interrupter: interrupter) { duckdb -> Int? in
             try duckdb.execute("BEGIN TRANSACTION")
             guard source.kind == .postgres else {

@@ -185,9 +185,6 @@ public final class SyncEngine: Sendable {
             logger.error("could not record a failed sync", metadata: ["duckling.error": .string(String(describing: error))])
         }
         state.withLock { $0.persisted[claim.dataset] = recorded }
-        if case SyncError.source = error, let dataset = settings.dataset(claim.dataset), let source = settings.source(dataset.source) {
-            await sources?.detach(source)
-        }
         return SyncRunResult(
             runID: claim.runID, dataset: claim.dataset, status: cancelled ? .cancelled : .failed, syncType: failed.syncType ?? "full",
             rows: failed.rows, rowsRead: claim.progressRows, truncated: false, durationMs: recorded.durationMs ?? 0, error: recorded.lastError)

@@ -52,15 +52,20 @@ struct SyncRun: Sendable {
     }
 
     func execute() async throws -> Outcome {
-        let coordinator = try await SourceSession.open(
-            on: sources, source: source, timeoutSeconds: dataset.queryTimeoutSeconds, snapshot: nil, interrupter: interrupter)
+        let catalog = try await sources.attach(source, for: runID)
         let partitionSessions = SessionList()
         do {
+            let coordinator = try await SourceSession.open(
+                on: sources, source: source, catalog: catalog, timeoutSeconds: dataset.queryTimeoutSeconds, snapshot: nil,
+                interrupter: interrupter)
+            partitionSessions.add([coordinator])
             let outcome = try await write(coordinator: coordinator, partitionSessions: partitionSessions)
-            await partitionSessions.closeAll(plus: coordinator)
+            await partitionSessions.closeAll()
+            await sources.detach(catalog)
             return outcome
         } catch {
-            await partitionSessions.closeAll(plus: coordinator)
+            await partitionSessions.closeAll()
+            await sources.detach(catalog)
             throw error
         }
     }
@@ -73,8 +78,8 @@ struct SyncRun: Sendable {
             sessions.withLock { $0 += more }
         }
 
-        func closeAll(plus coordinator: SourceSession) async {
-            for session in sessions.withLock({ $0 }) + [coordinator] { await session.close() }
+        func closeAll() async {
+            for session in sessions.withLock({ $0 }) { await session.close() }
         }
     }
 
@@ -273,7 +278,8 @@ struct SyncRun: Sendable {
         var sessions = [coordinator]
         for _ in 1..<count {
             sessions.append(try await SourceSession.open(
-                on: sources, source: source, timeoutSeconds: dataset.queryTimeoutSeconds, snapshot: snapshot, interrupter: interrupter))
+                on: sources, source: source, catalog: coordinator.catalog, timeoutSeconds: dataset.queryTimeoutSeconds,
+                snapshot: snapshot, interrupter: interrupter))
         }
         partitionSessions.add(Array(sessions.dropFirst()))
         return sessions.enumerated().map { index, session in

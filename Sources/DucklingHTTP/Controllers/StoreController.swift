@@ -1,5 +1,6 @@
 import DuckDBKit
 import DucklingCore
+import Foundation
 import Hummingbird
 
 /// The sync API (DESIGN.md §5, the sync runbook's paths): start syncs, see their state, reset
@@ -117,7 +118,9 @@ struct StoreController {
         }
         var conditions: [String] = []
         var values: [DuckDBValue] = []
-        for (key, value) in parameters {
+        for (rawKey, value) in parameters {
+            // Clients percent-encode the brackets: filter%5Bcol%5D.
+            let key = String(rawKey).removingPercentEncoding ?? String(rawKey)
             guard key.hasPrefix("filter[") && key.hasSuffix("]") else { continue }
             let column = String(key.dropFirst("filter[".count).dropLast())
             guard let type = columns.first(where: { $0.name == column })?.type else {

@@ -1,25 +1,25 @@
-import AsyncHTTPClient
-import DucklingCore
-import DucklingHTTP
-import Foundation
+public import AsyncHTTPClient
+public import DucklingCore
+public import DucklingHTTP
+public import Foundation
 import Logging
-import NIOCore
-import NIOHTTP1
+public import NIOCore
+public import NIOHTTP1
 import ServiceLifecycle
 
 /// A real Duckling server on a free loopback port, in this process, with a temporary data
 /// directory; stopped and removed after the test body.
-struct TestServer: Sendable {
-    let port: Int
-    let adminKey: String
-    let services: DucklingServices
-    let dataDirectory: String
-    let client: HTTPClient
+public struct TestServer: Sendable {
+    public let port: Int
+    public let adminKey: String
+    public let services: DucklingServices
+    public let dataDirectory: String
+    public let client: HTTPClient
 
-    static let readOnlyKey = "read-only-test-key"
+    public static let readOnlyKey = "read-only-test-key"
 
     /// Starts a server from `yaml` (a duckling.yaml body, optional) and `environment`.
-    static func run<T: Sendable>(
+    public static func run<T: Sendable>(
         yaml: String? = nil,
         environment: [String: String] = [:],
         _ body: @Sendable (TestServer) async throws -> T
@@ -37,6 +37,7 @@ struct TestServer: Sendable {
         environment["DUCKLING_API_KEY"] = environment["DUCKLING_API_KEY"] ?? adminKey
         environment["DUCKLING_READ_ONLY_KEYS"] = environment["DUCKLING_READ_ONLY_KEYS"] ?? readOnlyKey
         environment["DUCKDB_MEMORY_LIMIT"] = environment["DUCKDB_MEMORY_LIMIT"] ?? "2GB"
+        environment["HOME"] = ProcessInfo.processInfo.environment["HOME"]
         let configuration = try ConfigurationLoader(environment: environment, workingDirectory: root)
             .load(file: file, overrides: .init(dataDirectory: root + "/data"))
         var logger = Logger(label: "duckling.test")
@@ -70,15 +71,15 @@ struct TestServer: Sendable {
         }
     }
 
-    struct Reply: Sendable {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: Data
+    public struct Reply: Sendable {
+        public let status: Int
+        public let headers: HTTPHeaders
+        public let body: Data
 
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public var text: String { String(decoding: body, as: UTF8.self) }
 
         /// The body as JSON (dictionaries, arrays, strings, NSNumber, NSNull).
-        var json: [String: Any] {
+        public var json: [String: Any] {
             get throws {
                 guard let object = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) as? [String: Any] else {
                     throw TestFailure("not a JSON object: \(text)")
@@ -88,18 +89,18 @@ struct TestServer: Sendable {
         }
 
         /// `error.code` of an error reply.
-        var errorCode: String? {
+        public var errorCode: String? {
             ((try? json)?["error"] as? [String: Any])?["code"] as? String
         }
     }
 
-    enum Key {
+    public enum Key: Sendable {
         case admin, readOnly, none, custom(String)
     }
 
-    func request(
+    public func request(
         _ method: HTTPMethod, _ path: String, key: Key = .admin, headers: [(String, String)] = [],
-        body: String? = nil, timeout: TimeAmount = .seconds(60)
+        body: String? = nil, timeout: TimeAmount = .seconds(120)
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
@@ -120,7 +121,7 @@ struct TestServer: Sendable {
     }
 
     /// `POST /api/query` with `{"sql": …}` plus any other fields.
-    func query(
+    public func query(
         _ sql: String, db: String? = nil, key: Key = .admin, accept: String? = nil,
         extra: [String: Any] = [:], timeout: TimeAmount = .seconds(60)
     ) async throws -> Reply {
@@ -133,13 +134,13 @@ struct TestServer: Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// CPU time (user + system) this process has used, to tell whether DuckDB is still working.
-func processCPUTime() -> Duration {
+public func processCPUTime() -> Duration {
     var usage = rusage()
     getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
     let micros = Int64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000
@@ -148,8 +149,25 @@ func processCPUTime() -> Duration {
 }
 
 /// CPU time this process uses over `window`: near zero when the engine is idle.
-func cpuTimeUsed(over window: Duration) async throws -> Duration {
+public func cpuTimeUsed(over window: Duration) async throws -> Duration {
     let before = processCPUTime()
     try await Task.sleep(for: window)
     return processCPUTime() - before
+}
+
+extension TestServer {
+    /// `POST` with the admin key and a JSON object built from `fields`.
+    public func post(_ path: String, _ fields: [String: Any] = [:], key: Key = .admin) async throws -> Reply {
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
+        return try await request(.POST, path, key: key, body: body)
+    }
+
+    /// The rows of `sql` through the query API, as Foundation JSON values.
+    public func rows(_ sql: String, db: String? = nil) async throws -> [[Any]] {
+        let reply = try await query(sql, db: db)
+        guard reply.status == 200, let rows = try reply.json["rows"] as? [[Any]] else {
+            throw TestFailure("query failed (\(reply.status)): \(reply.text)")
+        }
+        return rows
+    }
 }
