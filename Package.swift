@@ -65,6 +65,12 @@ let package = Package(
             path: "bench/query-api/Sources",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "SyncReference",
+            dependencies: ["DuckDBKit"],
+            path: "bench/sync/Sources",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DuckDBKitTests",
             dependencies: ["DuckDBKit"],

@@ -55,7 +55,7 @@ struct Sync: AsyncParsableCommand {
     }
 
     static func summary(_ result: SyncRunResult) -> String {
-        let seconds = String(format: "%.1f s", Double(result.durationMs) / 1000)
+        let seconds = String(format: "%.2f s", Double(result.durationMs) / 1000)
         switch result.status {
         case .succeeded:
             return "\(result.dataset): \(result.syncType) sync succeeded in \(seconds): \(result.rowsRead) rows read, "

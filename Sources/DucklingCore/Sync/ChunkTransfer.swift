@@ -47,6 +47,12 @@ enum ChunkTransfer {
     private static func produce(_ read: SourceRead, on session: SourceSession, into channel: AsyncChannel<Batch>, interrupter: Interrupter) async throws {
         let connection = session.connection
         let result = try await connection.run(interrupter: interrupter) { duckdb in
+            if read.source.kind == .postgres {
+                // Full reads split the table into ctid page ranges read in parallel; a read after a
+                // watermark must not, or PostgreSQL scans every range instead of using the index
+                // on the incremental column.
+                try duckdb.execute("SET pg_use_ctid_scan = \(read.window == nil)")
+            }
             let (sql, bindings) = read.statement()
             let statement = try duckdb.prepare(sql)
             try statement.bind(bindings)

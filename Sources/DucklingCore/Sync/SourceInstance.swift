@@ -19,7 +19,10 @@ final class SourceInstance: Sendable {
             memoryLimit: "\(max(512, megabytes))MB",
             threads: engine.threads,
             tempDirectory: engine.tempDirectory,
-            extensionDirectory: extensions))
+            extensionDirectory: extensions,
+            // A copy does not keep the source's row order, and without it DuckDB streams results
+            // through a cheaper buffer (the ordered one polls under a lock while it refills).
+            additionalSettings: ["preserve_insertion_order": "false"]))
         self.control = try SerializedConnection(database: database, label: "duckling.sources.control")
         self.redactor = redactor
 
@@ -28,10 +31,13 @@ final class SourceInstance: Sendable {
     /// Attaches `source` read-only for one run, under a name of its own. Each run attaches afresh:
     /// the scanner caches catalog entries, so an attachment kept across runs would not see a
     /// source table's new columns; and concurrent runs stay independent.
-    func attach(_ source: SourceSettings, for runID: String) async throws -> String {
+    ///
+    /// PostgreSQL connections of the run carry its statement timeout and an application name
+    /// (``applicationName(for:)``), so its statements can be found and cancelled.
+    func attach(_ source: SourceSettings, for runID: String, timeoutSeconds: Int) async throws -> String {
         let catalog = "source_\(source.name)_\(runID.prefix(8))"
         let (type, extensionName, url) = switch source.kind {
-        case .postgres: ("postgres", "postgres", source.url.value)
+        case .postgres: ("postgres", "postgres", Self.postgresURL(source.url.value, runID: runID, timeoutSeconds: timeoutSeconds))
         case .mysql: ("mysql", "mysql", source.url.value)
         case .sqlite: ("sqlite", "sqlite", String(source.url.value.dropFirst("sqlite:".count)))
         }
@@ -53,11 +59,22 @@ final class SourceInstance: Sendable {
         _ = try? await control.run { try $0.execute("DETACH DATABASE IF EXISTS \(SQL.quoted(catalog))") }
     }
 
-    /// Asks PostgreSQL to cancel the statement of backend `pid` (a DuckDB interrupt cannot stop a
+    /// The `application_name` of a run's PostgreSQL connections.
+    static func applicationName(for runID: String) -> String { "duckling-\(runID.prefix(8))" }
+
+    /// The source URL with the run's application name and statement timeout added.
+    static func postgresURL(_ url: String, runID: String, timeoutSeconds: Int) -> String {
+        let options = "application_name=\(applicationName(for: runID))&options=-c%20statement_timeout%3D\(timeoutSeconds * 1000)"
+        return url + (url.contains("?") ? "&" : "?") + options
+    }
+
+    /// Asks PostgreSQL to cancel every statement of a run (a DuckDB interrupt cannot stop a
     /// statement PostgreSQL is still running).
-    func cancelPostgresBackend(_ pid: Int, catalog: String) {
+    func cancelPostgresStatements(of runID: String, catalog: String) {
+        let query = "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE application_name = '\(Self.applicationName(for: runID))' AND pid <> pg_backend_pid()"
         control.schedule { connection in
-            _ = try? connection.query("SELECT * FROM postgres_query(\(SQL.literal(catalog)), 'SELECT pg_cancel_backend(\(pid))')").rows()
+            // Best effort: if it fails, PostgreSQL's statement_timeout still ends the statement.
+            _ = try? connection.query("SELECT * FROM postgres_query(\(SQL.literal(catalog)), \(SQL.literal(query)))").rows()
         }
     }
 }

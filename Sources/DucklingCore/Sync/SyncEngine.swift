@@ -150,7 +150,7 @@ public final class SyncEngine: Sendable {
         ])
         let run = SyncRun(
             runID: claim.runID, dataset: dataset, source: source, database: database, sources: sources, engine: engine,
-            forceFull: full, previous: previous, interrupter: claim.interrupter, logger: logger,
+            forceFull: full, previous: previous, interrupter: claim.interrupter, started: started, logger: logger,
             progress: { claim.report(rows: $0) })
         let outcome = try await run.execute()
         state.withLock { $0.persisted[dataset.name] = outcome.state }

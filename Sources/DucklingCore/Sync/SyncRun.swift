@@ -17,6 +17,8 @@ struct SyncRun: Sendable {
     let forceFull: Bool
     let previous: SyncStateStore.Persisted
     let interrupter: Interrupter
+    /// When the run began (its duration counts from here, attaching the source included).
+    let started: Date
     let logger: Logger
     let progress: @Sendable (Int) -> Void
 
@@ -51,13 +53,22 @@ struct SyncRun: Sendable {
         }
     }
 
+    /// Whether the run reads the source with more than one statement (then they share one
+    /// transaction, so one snapshot): split queries, key diffs, partitions.
+    var needsOneSnapshot: Bool {
+        subTables.count > 1 || dataset.deleteDetection == .primaryKeyDiff || (dataset.partitionColumn != nil && engine.syncWorkers > 1)
+    }
+
     func execute() async throws -> Outcome {
-        let catalog = try await sources.attach(source, for: runID)
+        let catalog = try await sources.attach(source, for: runID, timeoutSeconds: dataset.queryTimeoutSeconds)
+        let cancellation = source.kind == .postgres
+            ? interrupter.whenInterrupted { [sources, runID] _ in sources.cancelPostgresStatements(of: runID, catalog: catalog) }
+            : nil
+        defer { interrupter.remove(cancellation) }
         let partitionSessions = SessionList()
         do {
             let coordinator = try await SourceSession.open(
-                on: sources, source: source, catalog: catalog, timeoutSeconds: dataset.queryTimeoutSeconds, snapshot: nil,
-                interrupter: interrupter)
+                on: sources, source: source, catalog: catalog, transactional: needsOneSnapshot, snapshot: nil, interrupter: interrupter)
             partitionSessions.add([coordinator])
             let outcome = try await write(coordinator: coordinator, partitionSessions: partitionSessions)
             await partitionSessions.closeAll()
@@ -84,8 +95,7 @@ struct SyncRun: Sendable {
     }
 
     private func write(coordinator: SourceSession, partitionSessions: SessionList) async throws -> Outcome {
-        let started = Date()
-        return try await database.withSyncWriter { writer in
+        try await database.withSyncWriter { writer in
             try await writer.run(interrupter: interrupter) { try $0.execute("BEGIN TRANSACTION") }
             do {
                 var state = previous
@@ -179,8 +189,10 @@ struct SyncRun: Sendable {
             return writer.bind(try duckdb.appender(table: stage), to: duckdb)
         }
         let readers = try await partitionReaders(read, columns: columns, coordinator: coordinator, partitionSessions: partitionSessions)
+        let readStarted = ContinuousClock.now
         let rowsRead = try await ChunkTransfer.run(readers, into: writer, appender: appender, interrupter: interrupter, progress: progress)
         try await writer.run(interrupter: interrupter) { try $0.unwrap(appender).close() }
+        let applyStarted = ContinuousClock.now
 
         let target = "main.\(SQL.quoted(sub.name))"
         let staged = "main.\(SQL.quoted(stage))"
@@ -203,6 +215,12 @@ struct SyncRun: Sendable {
             return (Int(rows), maximum)
         }
 
+        logger.debug("sync phase", metadata: [
+            "duckling.table": .string(sub.name), "duckling.mode": .string(incremental ? "incremental" : "full"),
+            "duckling.rows_read": .stringConvertible(rowsRead), "duckling.readers": .stringConvertible(readers.count),
+            "duckling.read_ms": .stringConvertible((applyStarted - readStarted).milliseconds),
+            "duckling.apply_ms": .stringConvertible((ContinuousClock.now - applyStarted).milliseconds),
+        ])
         var moved = Moved(rowsRead: rowsRead, rows: rows, full: !incremental, truncated: dataset.maxSyncRows.map { rowsRead >= $0 } ?? false,
                           watermark: nil, reconciled: nil)
         if !incremental && !moved.truncated && dataset.softDeleteColumn == nil { moved.reconciled = rows == rowsRead }
@@ -278,8 +296,7 @@ struct SyncRun: Sendable {
         var sessions = [coordinator]
         for _ in 1..<count {
             sessions.append(try await SourceSession.open(
-                on: sources, source: source, catalog: coordinator.catalog, timeoutSeconds: dataset.queryTimeoutSeconds,
-                snapshot: snapshot, interrupter: interrupter))
+                on: sources, source: source, catalog: coordinator.catalog, transactional: true, snapshot: snapshot, interrupter: interrupter))
         }
         partitionSessions.add(Array(sessions.dropFirst()))
         return sessions.enumerated().map { index, session in

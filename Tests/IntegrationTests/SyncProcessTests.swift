@@ -1,0 +1,180 @@
+import AsyncHTTPClient
+import DuckDBKit
+import DucklingTestSupport
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The sync as a user runs it: the `duckling` binary, killed mid-run, and `duckling sync`.
+@Suite(.serialized) struct SyncProcessTests {
+    private func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DUCKLING_") || $0.key.hasPrefix("DUCKLING_TEST_") }
+        environment.merge(extra) { $1 }
+        return environment
+    }
+
+    /// A `duckling serve` process on a free port, with an admin key.
+    private final class Server: @unchecked Sendable {
+        let process: Process
+        let port: Int
+        let key = "process-test-key"
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+
+        init(config: String, directory: String, environment: [String: String]) throws {
+            port = Int.random(in: 42000...49000)
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: try ducklingBinary())
+            process.arguments = ["serve", "--config", config, "--port", String(port)]
+            process.environment = environment.merging(["DUCKLING_API_KEY": key, "DUCKLING_LOG_LEVEL": "error"]) { $1 }
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func waitUntilHealthy() async throws {
+            for _ in 0..<200 {
+                if (try? await request(.GET, "/health"))?.0 == 200 { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw IntegrationFailure("duckling serve did not become healthy")
+        }
+
+        func request(_ method: HTTPMethod, _ path: String) async throws -> (Int, [String: Any]) {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+            request.method = method
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+            let response = try await client.execute(request, timeout: .seconds(120))
+            let body = try await response.body.collect(upTo: 16 << 20)
+            let json = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
+            return (Int(response.status.code), json)
+        }
+
+        func status(_ dataset: String) async throws -> [String: Any] {
+            ((try await request(.GET, "/api/store/status").1["datasets"] as? [String: Any])?[dataset] as? [String: Any]) ?? [:]
+        }
+
+        func kill() {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        deinit {
+            if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+            try? client.syncShutdown()
+        }
+    }
+
+    @Test func aServerKilledMidSyncRestartsConsistentAndTheNextSyncCompletes() async throws {
+        let table = SyncFixture.uniqueName("killed")
+        try TestEnvironment.psql("""
+            CREATE TABLE \(table) (id bigint PRIMARY KEY, payload text, at timestamptz NOT NULL);
+            INSERT INTO \(table) SELECT g, 'first', '2024-01-01'::timestamptz + g * interval '1 ms' FROM generate_series(1, 1000) g;
+            """)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE IF EXISTS \(table)") }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try SyncFixture.configuration(datasets: "killed: { source: pg, table: \(table), primary_key: [id], incremental_column: at }", workers: 1)
+            .write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
+        let environment = environment(["AUTO_START_SYNC": "false"])
+
+        var server = try Server(config: "duckling.yaml", directory: directory, environment: environment)
+        try await server.waitUntilHealthy()
+        #expect(try await server.request(.POST, "/api/store/sync/killed?wait=true").0 == 200)
+        let watermark = try await server.status("killed")["watermarks"] as? [String: String]
+        try TestEnvironment.psql("INSERT INTO \(table) SELECT g, repeat(md5(g::text), 4), '2025-01-01'::timestamptz + g * interval '1 ms' FROM generate_series(1001, 1500000) g; CHECKPOINT")
+        #expect(try await server.request(.POST, "/api/store/sync/killed?full=true").0 == 202)
+        var progress = 0
+        for _ in 0..<400 where progress == 0 {
+            try await Task.sleep(for: .milliseconds(10))
+            progress = try await server.status("killed")["progress_rows"] as? Int ?? 0
+        }
+        #expect(progress > 0 && progress < 1_500_000, "the kill did not land mid-run (\(progress) rows moved)")
+        server.kill()
+
+        server = try Server(config: "duckling.yaml", directory: directory, environment: environment)
+        try await server.waitUntilHealthy()
+        let status = try await server.status("killed")
+        #expect(status["rows"] as? Int == 1000)
+        #expect(status["watermarks"] as? [String: String] == watermark)
+        let copy = try await server.request(.POST, "/api/query?db=default")  // no body: 400, just proves the API is up
+        #expect(copy.0 == 400)
+        let (code, body) = try await server.request(.POST, "/api/store/sync/killed?wait=true")
+        #expect(code == 200, "\(body)")
+        let result = body["result"] as? [String: Any]
+        #expect(result?["rows"] as? Int == 1_500_000)
+        #expect(result?["sync_type"] as? String == "incremental")
+        server.kill()
+
+        // The killed run is in the log, marked interrupted; its rows never became visible.
+        let log = try run(try ducklingBinary(), ["query", "SELECT status FROM _duckling.sync_log ORDER BY started_at", "--format", "csv", "--config", "duckling.yaml"],
+                          environment: environment, directory: directory)
+        #expect(log.stdout == "status\nsucceeded\ninterrupted\nsucceeded\n", "\(log.stdout)\(log.stderr)")
+    }
+
+    @Test func theSyncCommandSummarisesEachDatasetAndFailsLoudly() async throws {
+        let table = SyncFixture.uniqueName("cli")
+        try TestEnvironment.psql("CREATE TABLE \(table) (id int PRIMARY KEY, at timestamptz NOT NULL); INSERT INTO \(table) SELECT g, now() FROM generate_series(1, 500) g")
+        defer { _ = try? TestEnvironment.psql("DROP TABLE IF EXISTS \(table)") }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try SyncFixture.configuration(datasets: """
+            good: { source: pg, table: \(table), primary_key: [id], incremental_column: at }
+            broken: { source: pg, table: no_such_table_here }
+            """).write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
+        let good = try run(try ducklingBinary(), ["sync", "good", "--config", "duckling.yaml"], environment: environment(), directory: directory)
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.hasPrefix("good: full sync succeeded in "))
+        #expect(good.stdout.contains("500 rows read, 500 rows in the copy"))
+        let again = try run(try ducklingBinary(), ["sync", "good", "--config", "duckling.yaml"], environment: environment(), directory: directory)
+        #expect(again.stdout.hasPrefix("good: incremental sync succeeded"))
+        let all = try run(try ducklingBinary(), ["sync", "--config", "duckling.yaml", "--full"], environment: environment(), directory: directory)
+        #expect(all.status == 1)
+        #expect(all.stdout.contains("good: full sync succeeded"))
+        #expect(all.stdout.contains("broken: failed after"))
+        #expect(all.stdout.contains("no_such_table_here"))
+        let unknown = try run(try ducklingBinary(), ["sync", "missing", "--config", "duckling.yaml"], environment: environment(), directory: directory)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no dataset 'missing'"))
+    }
+}
+
+@Suite(.serialized) struct SyncSchedulerTests {
+    @Test func datasetsInStartupModeSyncWhenTheServerStarts() async throws {
+        let table = SyncFixture.uniqueName("startup")
+        try TestEnvironment.psql("CREATE TABLE \(table) (id int PRIMARY KEY); INSERT INTO \(table) SELECT generate_series(1, 42)")
+        defer { _ = try? TestEnvironment.psql("DROP TABLE IF EXISTS \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: """
+            auto: { source: pg, table: \(table) }
+            later: { source: pg, table: \(table), sync_mode: manual }
+            """)
+        try await TestServer.run(yaml: yaml) { server in
+            var status: [String: Any] = [:]
+            for _ in 0..<100 {
+                status = try await SyncFixture.status(server, "auto")
+                if status["state"] as? String == "ready" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(status["state"] as? String == "ready")
+            #expect(status["rows"] as? Int == 42)
+            #expect(status["next_run"] != nil, "a synced dataset with an interval has a next run")
+            let later = try await SyncFixture.status(server, "later")
+            #expect(later["state"] as? String == "idle")
+            #expect(later["next_run"] == nil)
+        }
+    }
+
+    @Test func withIncrementalSyncOffEveryRunIsFull() async throws {
+        let table = SyncFixture.uniqueName("nofull")
+        try TestEnvironment.psql("CREATE TABLE \(table) (id int PRIMARY KEY, at timestamptz NOT NULL); INSERT INTO \(table) SELECT g, now() FROM generate_series(1, 10) g")
+        defer { _ = try? TestEnvironment.psql("DROP TABLE IF EXISTS \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: "nofull: { source: pg, table: \(table), primary_key: [id], incremental_column: at }")
+        try await TestServer.run(yaml: yaml, environment: ["AUTO_START_SYNC": "false", "ENABLE_INCREMENTAL_SYNC": "false"]) { server in
+            for _ in 0..<2 {
+                let result = try await SyncFixture.sync(server, "nofull")
+                #expect(result["sync_type"] as? String == "full")
+            }
+        }
+    }
+}
