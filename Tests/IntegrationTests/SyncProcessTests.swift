@@ -113,6 +113,39 @@ import Testing
         #expect(log.stdout == "status\nsucceeded\ninterrupted\nsucceeded\n", "\(log.stdout)\(log.stderr)")
     }
 
+    @Test func sigtermDuringASyncRollsItBackAndStopsPromptly() async throws {
+        let table = SyncFixture.uniqueName("term")
+        try TestEnvironment.psql("""
+            CREATE TABLE \(table) (id bigint PRIMARY KEY, payload text);
+            INSERT INTO \(table) SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 1500000) g;
+            """)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE IF EXISTS \(table)") }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try SyncFixture.configuration(datasets: "term: { source: pg, table: \(table) }", workers: 1)
+            .write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
+        // The default: datasets sync when the server starts.
+        let server = try Server(config: "duckling.yaml", directory: directory, environment: environment())
+        try await server.waitUntilHealthy()
+        var progress = 0
+        for _ in 0..<400 where progress == 0 {
+            try await Task.sleep(for: .milliseconds(10))
+            progress = try await server.status("term")["progress_rows"] as? Int ?? 0
+        }
+        #expect(progress > 0 && progress < 1_500_000, "SIGTERM did not land mid-run (\(progress) rows moved)")
+        let stopping = ContinuousClock.now
+        server.process.terminate()
+        server.process.waitUntilExit()
+        #expect(ContinuousClock.now - stopping < .seconds(5), "shutdown waited for the sync")
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
+        let log = try run(try ducklingBinary(), [
+            "query", "SELECT status, (SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND (table_name = 'term' OR table_name LIKE '_duckling%')) FROM _duckling.sync_log",
+            "--format", "csv", "--config", "duckling.yaml",
+        ], environment: environment(), directory: directory)
+        #expect(log.stdout.hasPrefix("status,"), "\(log.stderr)")
+        #expect(log.stdout.contains("cancelled,0"), "the run was not rolled back: \(log.stdout)")
+    }
+
     @Test func theSyncCommandSummarisesEachDatasetAndFailsLoudly() async throws {
         let table = SyncFixture.uniqueName("cli")
         try TestEnvironment.psql("CREATE TABLE \(table) (id int PRIMARY KEY, at timestamptz NOT NULL); INSERT INTO \(table) SELECT g, now() FROM generate_series(1, 500) g")
@@ -175,6 +208,39 @@ import Testing
                 let result = try await SyncFixture.sync(server, "nofull")
                 #expect(result["sync_type"] as? String == "full")
             }
+        }
+    }
+}
+
+@Suite(.serialized) struct SQLiteSourceTests {
+    @Test func aSQLiteSourceSyncsThroughTheSameEngine() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/shop.sqlite"
+        let created = try run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3
+            c = sqlite3.connect('\(file)')
+            c.execute('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price REAL, updated_at TEXT)')
+            c.executemany('INSERT INTO items VALUES (?, ?, ?, ?)', [(i, 'item %d' % i, i * 1.5, '2024-01-01 00:00:%02d' % (i % 60)) for i in range(1, 101)])
+            c.commit()
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        let yaml = """
+            databases:
+              default:
+                sources:
+                  shop: { url: "sqlite:\(file)" }
+                datasets:
+                  items: { source: shop, table: items, primary_key: [id] }
+                  cheap: { source: shop, dataset_query: "SELECT id AS dataset_id, name FROM items WHERE price < 10", results_query: "SELECT id AS dataset_id, price FROM items WHERE price < 5" }
+            """
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            for dataset in ["items", "cheap"] {
+                let result = try await SyncFixture.sync(server, dataset)
+                #expect(result["status"] as? String == "succeeded", "\(result)")
+            }
+            #expect(try await SyncFixture.copyRows(server, "SELECT count(*), sum(price) FROM items") == [[.bigint(100), .double(7575)]])
+            #expect(try await SyncFixture.count(server, "cheap") == 6)
         }
     }
 }

@@ -55,7 +55,9 @@ public final class SyncScheduler: Service, Sendable {
                     guard let engine = engines.first(where: { $0.settings.dataset(claim.dataset) != nil && $0.isClaimed(claim) }) else { continue }
                     group.addTask { _ = await engine.execute(claim) }
                 }
-                group.cancelAll()
+                // Not group.cancelAll(): running syncs were interrupted by the shutdown handler and
+                // must still roll back and record that they were cancelled, which a cancelled task
+                // could not. The ticker ends by itself within a second.
             }
         } onGracefulShutdown: { [engines, submissions] in
             submissions.finish()
