@@ -4,6 +4,7 @@ public import Logging
 public import Prometheus
 public import ServiceLifecycle
 public import NIOCore
+public import ObjectStorage
 import Metrics
 
 /// Everything the HTTP application serves, built once by `serve` and by tests alike.
@@ -12,21 +13,37 @@ public struct DucklingServices: Sendable {
     public let registry: DatabaseRegistry
     public let queries: QueryService
     public let syncScheduler: SyncScheduler
+    /// Backups of each database, by database id.
+    public let backups: [String: BackupService]
+    /// Databases whose backup settings could not be used, with the reason (shown by the backup API).
+    public let backupSetupErrors: [String: String]
     public let authenticator: APIKeyAuthenticator
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
 
     /// Opens nothing: call ``DatabaseRegistry/openAll()`` before serving.
-    public init(configuration: DucklingConfiguration, adminKey: Secret, logger: Logger) {
+    /// `storeOptions` tunes S3 requests (tests shorten retry delays).
+    public init(configuration: DucklingConfiguration, adminKey: Secret, storeOptions: S3Store.Options = S3Store.Options(), logger: Logger) {
         let metrics = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: metrics)
         let registry = DatabaseRegistry(configuration: configuration, logger: logger)
         self.configuration = configuration
         self.registry = registry
         self.queries = QueryService(registry: registry, settings: configuration.query, logger: logger, metricsFactory: factory)
-        self.syncScheduler = SyncScheduler(
-            engines: registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, logger: logger) },
-            logger: logger)
+        let engines = registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, logger: logger) }
+        self.syncScheduler = SyncScheduler(engines: engines, logger: logger)
+        var backups: [String: BackupService] = [:]
+        var backupSetupErrors: [String: String] = [:]
+        for engine in engines {
+            do {
+                backups[engine.database.id] = try BackupService(database: engine.database, sync: engine, httpClient: S3Store.sharedClient,
+                                                                storeOptions: storeOptions, logger: logger)
+            } catch {
+                backupSetupErrors[engine.database.id] = String(describing: error)
+            }
+        }
+        self.backups = backups
+        self.backupSetupErrors = backupSetupErrors
         self.authenticator = APIKeyAuthenticator(configuration: configuration, adminKey: adminKey)
         self.metrics = metrics
         self.logger = logger
@@ -51,6 +68,7 @@ public func buildApplication(
     QueryController(queries: services.queries, maxBodyBytes: services.configuration.server.maxBodyBytes).addRoutes(to: router)
     MetricsController(registry: services.metrics).addRoutes(to: router)
     StoreController(scheduler: services.syncScheduler, queries: services.queries).addRoutes(to: router)
+    BackupController(backups: services.backups, setupErrors: services.backupSetupErrors, registry: services.registry).addRoutes(to: router)
     return Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [ClientCloseWatcher()])),

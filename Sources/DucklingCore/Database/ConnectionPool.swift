@@ -24,6 +24,18 @@ final class ConnectionPool: Sendable {
         semaphore.release()
     }
 
+    /// Waits until every connection is back and keeps them all: nothing runs on the pool afterwards.
+    func drain() async throws {
+        for _ in 0..<semaphore.permits {
+            try await semaphore.acquire()
+        }
+    }
+
+    /// Gives back what ``drain()`` took.
+    func undrain() {
+        for _ in 0..<semaphore.permits { semaphore.release() }
+    }
+
     var usage: (inUse: Int, waiting: Int, size: Int) {
         let (inUse, waiting) = semaphore.usage
         return (inUse, waiting, semaphore.permits)

@@ -49,6 +49,25 @@ public final class ManagedDatabase: Sendable {
         }
     }
 
+    /// Takes the instance out of service: new work is refused with `reason` until ``bringOnline(_:)``.
+    func takeOffline(reason: String) throws -> DatabaseInstance {
+        try state.withLock { state in
+            guard let instance = state.instance else {
+                throw DatabaseUnavailable(databaseID: settings.id, reason: state.unavailableReason ?? "not open", retryAfterSeconds: 5)
+            }
+            state.instance = nil
+            state.unavailableReason = reason
+            return instance
+        }
+    }
+
+    func bringOnline(_ instance: DatabaseInstance) {
+        state.withLock {
+            $0.instance = instance
+            $0.unavailableReason = nil
+        }
+    }
+
     private func currentInstance() throws -> DatabaseInstance {
         try state.withLock { state in
             guard let instance = state.instance else {

@@ -19,6 +19,8 @@ public final class SyncEngine: Sendable {
         var running: [String: SyncClaim] = [:]
         var nextRun: [String: Date] = [:]
         var prepared = false
+        /// Why new runs are refused (a restore is replacing the file), or nil.
+        var paused: String?
     }
 
     /// Consecutive failures after which the next run rebuilds in full.
@@ -48,13 +50,7 @@ public final class SyncEngine: Sendable {
     /// Creates the metadata tables, loads what earlier runs recorded, marks runs a crash cut off,
     /// and plans the first runs: now for datasets synced at startup, else after their interval.
     public func prepare(startup: Bool) async throws {
-        let persisted = try await database.withSyncWriter { writer in
-            try await writer.run { connection in
-                try SyncStateStore.createTables(on: connection)
-                try SyncStateStore.markInterruptedRuns(on: connection)
-                return try SyncStateStore.load(on: connection)
-            }
-        }
+        let persisted = try await loadPersisted()
         let now = Date()
         state.withLock { state in
             state.persisted = persisted
@@ -75,12 +71,42 @@ public final class SyncEngine: Sendable {
     public func claim(_ dataset: String, full: Bool, trigger: SyncClaim.Trigger) throws -> SyncClaim {
         guard settings.dataset(dataset) != nil else { throw SyncError.unknownDataset(dataset) }
         return try state.withLock { state in
+            if let reason = state.paused { throw SyncError.paused(reason) }
             if let running = state.running[dataset] {
                 throw SyncError.alreadyRunning(dataset: dataset, runID: running.runID)
             }
             let claim = SyncClaim(dataset: dataset, full: full, trigger: trigger)
             state.running[dataset] = claim
             return claim
+        }
+    }
+
+    /// Runs `body` (a restore) with syncing stopped: new runs are refused, running ones finish first.
+    /// Afterwards the recorded state is read again from the (possibly replaced) database.
+    public func withSyncPaused<T: Sendable>(reason: String, _ body: () async throws -> T) async throws -> T {
+        try state.withLock { state in
+            if let other = state.paused { throw SyncError.paused(other) }
+            state.paused = reason
+        }
+        defer { state.withLock { $0.paused = nil } }
+        while !state.withLock({ $0.running.isEmpty }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let result = try await body()
+        if state.withLock({ $0.prepared }) {
+            let persisted = try await loadPersisted()
+            state.withLock { $0.persisted = persisted }
+        }
+        return result
+    }
+
+    private func loadPersisted() async throws -> [String: SyncStateStore.Persisted] {
+        try await database.withSyncWriter { writer in
+            try await writer.run { connection in
+                try SyncStateStore.createTables(on: connection)
+                try SyncStateStore.markInterruptedRuns(on: connection)
+                return try SyncStateStore.load(on: connection)
+            }
         }
     }
 

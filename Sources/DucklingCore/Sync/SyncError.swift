@@ -7,6 +7,8 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
     case source(String)
     case invalidData(String)
     case cancelled
+    /// Syncing is stopped for a while (a restore); the reason.
+    case paused(String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,7 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
         case .alreadyRunning(let dataset, let runID): "dataset '\(dataset)' is already syncing (run \(runID))"
         case .setup(let message), .source(let message), .invalidData(let message): message
         case .cancelled: "the sync was cancelled"
+        case .paused(let reason): "syncing is paused: \(reason)"
         }
     }
 }

@@ -168,6 +168,8 @@ extension APIError {
             self.init(.notFound, code: "dataset_not_found", message: "no dataset named '\(name)'")
         case .alreadyRunning(let dataset, let runID):
             self.init(.conflict, code: "sync_running", message: "dataset '\(dataset)' is already syncing (run \(runID))", runID: runID)
+        case .paused:
+            self.init(.serviceUnavailable, code: "sync_paused", message: error.description, headers: [.retryAfter: "5"])
         default:
             self.init(.internalServerError, code: "sync_failed", message: error.description)
         }

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Names of backups: `backup-{db}-{timestamp}` with a UTC timestamp that sorts in time order.
+enum BackupNaming {
+    static let manifestFile = "manifest.json"
+    static let verificationFile = "verification.json"
+    static let s3ManifestSuffix = ".manifest.json"
+
+    static func backupID(database: String, at date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 0)
+        formatter.dateFormat = "yyyy-MM-dd'T'HH-mm-ss.SSS'Z'"
+        return "backup-\(database)-\(formatter.string(from: date))"
+    }
+
+    static func prefix(database: String) -> String {
+        "backup-\(database)-"
+    }
+
+    static func databaseFile(database: String) -> String {
+        "duckling-\(database).db"
+    }
+
+    /// Whether `name` is a backup name of `database`: the prefix and then a timestamp.
+    static func isBackup(_ name: String, of database: String) -> Bool {
+        let prefix = prefix(database: database)
+        guard name.hasPrefix(prefix) else { return false }
+        let rest = name.dropFirst(prefix.count)
+        return rest.count == 24 && rest.allSatisfy { $0.isNumber || "-T.Z".contains($0) }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import ObjectStorage
+
+extension BackupService {
+    /// Takes a verified snapshot and uploads it to S3 (encrypted when configured), the manifest
+    /// object last; a failed upload leaves neither a manifest nor a multipart upload behind.
+    /// Returns the data object's key.
+    public func uploadToS3(progress: BackupProgressHandler? = nil) async throws -> String {
+        guard let remote else {
+            throw BackupError(.configuration, "database '\(database.id)' has no S3 backup configured (backup.s3.bucket_url)")
+        }
+        return try await exclusively("backup") {
+            let local = try await snapshot(progress: progress)
+            applyLocalRetention()
+            let key = try await upload(local, to: remote, progress: progress)
+            do {
+                try await applyS3Retention()
+            } catch {
+                logger.warning("S3 retention failed", metadata: ["duckling.error": .string(String(describing: error))])
+            }
+            return key
+        }
+    }
+
+    /// Takes a local snapshot and, when S3 is configured, uploads it too (`POST /automation/backup`).
+    public func backup(progress: BackupProgressHandler? = nil) async throws -> (local: BackupManifest, s3Key: String?) {
+        guard let remote else { return (try await createLocal(progress: progress), nil) }
+        return try await exclusively("backup") {
+            let local = try await snapshot(progress: progress)
+            applyLocalRetention()
+            let key = try await upload(local, to: remote, progress: progress)
+            try? await applyS3Retention()
+            return (local.manifest, key)
+        }
+    }
+
+    private func upload(_ local: LocalBackup, to remote: RemoteBackups, progress: BackupProgressHandler?) async throws -> String {
+        let store = remote.store
+        let what = "upload of \(local.name) to \(store.location)"
+        do {
+            let aborted = try await store.abortUnfinishedUploads(prefix: ObjectKey.join(remote.prefix, BackupNaming.prefix(database: database.id)))
+            if aborted > 0 { logger.info("aborted unfinished S3 uploads", metadata: ["duckling.count": .stringConvertible(aborted)]) }
+        } catch {
+            logger.warning("could not list unfinished S3 uploads", metadata: ["duckling.error": .string(String(describing: error))])
+        }
+        var manifest = local.manifest
+        let payload: URL
+        let cleanup: URL?
+        let key: String
+        if let keySource = remote.keySource {
+            key = ObjectKey.join(remote.prefix, "\(local.name).db.enc")
+            let encrypted = FileCopy.temporaryURL(beside: local.directory.appendingPathComponent("upload.enc"))
+            let total = local.manifest.size
+            do {
+                try DiskSpace.require(total, at: local.directory, for: "encrypting \(local.name)")
+                _ = try await BackupCipher(keySource: keySource, databaseID: database.id, backupID: local.manifest.backupID)
+                    .encrypt(local.file, to: encrypted) { progress?(BackupProgress(phase: "encrypt", bytes: min($0, total), total: total)) }
+            } catch {
+                try? FileManager.default.removeItem(at: encrypted)
+                throw Self.classify(error, doing: what)
+            }
+            manifest.encryption = BackupCipher.manifestParameters(keySource: keySource)
+            (payload, cleanup) = (encrypted, encrypted)
+        } else {
+            key = ObjectKey.join(remote.prefix, "\(local.name).db")
+            (payload, cleanup) = (local.file, nil)
+        }
+        defer { if let cleanup { try? FileManager.default.removeItem(at: cleanup) } }
+        do {
+            let size = try FileDescriptor.open(payload.path, flags: O_RDONLY).withClose { try $0.size() }
+            manifest.object = .init(key: key, size: size)
+            try await store.upload(file: payload, to: key) { progress?(BackupProgress(phase: "upload", bytes: $0, total: size)) }
+            try await store.put(try manifest.encoded(), at: key + BackupNaming.s3ManifestSuffix)
+        } catch {
+            // Nothing half-done stays visible: the data object without its manifest is removed.
+            try? await store.delete(key)
+            throw Self.classify(error, doing: what)
+        }
+        logger.info("backup uploaded", metadata: ["duckling.s3.key": .string(key), "duckling.backup": .string(local.name)])
+        return key
+    }
+}

@@ -1,0 +1,79 @@
+import DuckDBKit
+import Foundation
+import ObjectStorage
+
+extension BackupService {
+    /// Takes a verified local snapshot, then applies local retention.
+    public func createLocal(progress: BackupProgressHandler? = nil) async throws -> BackupManifest {
+        try await exclusively("backup") {
+            let backup = try await snapshot(progress: progress)
+            applyLocalRetention()
+            return backup.manifest
+        }
+    }
+
+    /// Snapshot (DESIGN.md §7): under the write gate (sync writes pause, reads go on) CHECKPOINT,
+    /// record row counts and watermarks, copy the file while hashing it, fsync. Then, with the gate
+    /// released, open the copy read-only in an instance of its own and compare; only a copy that
+    /// matches gets its manifest, and the directory is renamed into place last.
+    func snapshot(progress: BackupProgressHandler?) async throws -> LocalBackup {
+        let id = database.id
+        try FileManager.default.createDirectory(at: localRoot, withIntermediateDirectories: true)
+        removeUnfinishedLocalBackups()
+        let createdAt = Date()
+        let backupID = BackupNaming.backupID(database: id, at: createdAt)
+        let finalDirectory = localRoot.appendingPathComponent(backupID)
+        let staging = FileCopy.temporaryURL(beside: finalDirectory)
+        let fileName = BackupNaming.databaseFile(database: id)
+        let copy = staging.appendingPathComponent(fileName)
+        let source = URL(fileURLWithPath: database.settings.path)
+        do {
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            let hasher = SHA256Hasher()
+            let started = ContinuousClock.now
+            let contents = try await database.withWriter { writer in
+                let contents = try await writer.run { connection in
+                    try connection.execute("CHECKPOINT")
+                    return try DatabaseContents.read(on: connection)
+                }
+                let size = (try? FileManager.default.attributesOfItem(atPath: source.path)[.size] as? NSNumber)?.int64Value ?? 0
+                try DiskSpace.require(size, at: localRoot, for: "a backup of '\(id)'")
+                try await FileCopy.copy(from: source, to: copy, observe: { hasher.update($0) }, progress: { bytes in
+                    progress?(BackupProgress(phase: "snapshot", bytes: bytes, total: size))
+                })
+                return contents
+            }
+            let size = try FileDescriptor.open(copy.path, flags: O_RDONLY).withClose { try $0.size() }
+            let copied = try await BlockingIO.run { try DatabaseContents.read(file: copy.path) }
+            let storageVersion = try DatabaseFileHeader.storageVersion(of: copy)
+            var manifest = BackupManifest(
+                databaseID: id, backupID: backupID, createdAt: createdAt, duckdbVersion: Database.libraryVersion,
+                storageVersion: storageVersion, file: fileName, size: size, sha256: hasher.hexDigest(),
+                tables: contents.tables, watermarks: contents.watermarks)
+            if let problem = copied.mismatch(with: manifest) {
+                throw BackupError(.verification, "the backup copy of '\(id)' did not verify: \(problem)")
+            }
+            manifest.verifiedAt = Date()
+            try FileCopy.writeAtomically(try manifest.encoded(), to: staging.appendingPathComponent(BackupNaming.manifestFile))
+            try FileCopy.rename(staging, to: finalDirectory)
+            logger.info("backup created", metadata: [
+                "duckling.backup": .string(backupID), "duckling.bytes": .stringConvertible(size),
+                "duckling.duration_ms": .stringConvertible(Int64((ContinuousClock.now - started).milliseconds)),
+            ])
+            guard let backup = LocalBackup.load(finalDirectory) else {
+                throw BackupError(.io, "the backup \(backupID) was written but cannot be read back")
+            }
+            return backup
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            throw Self.classify(error, doing: "backup of '\(id)'")
+        }
+    }
+}
+
+extension FileDescriptor {
+    func withClose<T>(_ body: (FileDescriptor) throws -> T) rethrows -> T {
+        defer { close() }
+        return try body(self)
+    }
+}

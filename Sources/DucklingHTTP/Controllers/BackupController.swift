@@ -1,0 +1,104 @@
+import DucklingCore
+import Foundation
+import Hummingbird
+
+/// Backups and restores (DESIGN.md §7, the seed's paths): `/automation/backup`, `/automation/restore`,
+/// `/api/backups`, `/api/backups/s3`, `/api/backups/s3/restore`, `/api/backups/verify`, all with `?db=`.
+struct BackupController {
+    let backups: [String: BackupService]
+    let setupErrors: [String: String]
+    let registry: DatabaseRegistry
+    static let maxBodyBytes = 16 << 10
+
+    func addRoutes(to router: Router<DucklingRequestContext>) {
+        router.post("/automation/backup") { request, context in try await backup(request, context: context) }
+        router.post("/automation/restore") { request, context in try await restoreLocal(request, context: context) }
+        let api = router.group("/api/backups")
+        api.get { request, context in try await list(request, context: context) }
+        api.post("/s3") { request, context in try await uploadS3(request, context: context) }
+        api.post("/s3/restore") { request, context in try await restoreS3(request, context: context) }
+        api.post("/verify") { request, context in try await verify(request, context: context) }
+    }
+
+    private func service(_ request: Request, context: DucklingRequestContext, write: Bool) throws -> BackupService {
+        let databaseID = request.uri.queryParameters.get("db") ?? "default"
+        try context.authorize(write: write, database: databaseID)
+        if let service = backups[databaseID] { return service }
+        if let reason = setupErrors[databaseID] {
+            throw APIError(.badRequest, code: "backup_not_configured", message: reason)
+        }
+        throw APIError.notFound("database_not_found", "no database with id '\(databaseID)'")
+    }
+
+    private func backup(_ request: Request, context: DucklingRequestContext) async throws -> BackupCreatedResponse {
+        let service = try service(request, context: context, write: true)
+        let (local, key) = try await run { try await service.backup() }
+        return BackupCreatedResponse(message: "Manual backup completed successfully", backup: local.backupID, key: key)
+    }
+
+    private func restoreLocal(_ request: Request, context: DucklingRequestContext) async throws -> RestoreResponse {
+        let service = try service(request, context: context, write: true)
+        let source: RestoreSource = request.uri.queryParameters.get("name").map { .local(name: String($0)) } ?? .latestLocal
+        let manifest = try await run { try await service.restore(from: source) }
+        return RestoreResponse(message: "Restore from backup completed successfully", backup: manifest.backupID)
+    }
+
+    private func list(_ request: Request, context: DucklingRequestContext) async throws -> BackupListResponse {
+        let service = try service(request, context: context, write: false)
+        let (listings, s3Error) = await service.list()
+        return BackupListResponse(backups: listings.map(BackupItem.init), s3Error: s3Error)
+    }
+
+    private func uploadS3(_ request: Request, context: DucklingRequestContext) async throws -> BackupCreatedResponse {
+        let service = try service(request, context: context, write: true)
+        guard service.hasS3 else {
+            throw APIError(.badRequest, code: "s3_not_configured", message: "database '\(service.database.id)' has no S3 backup configured (backup.s3.bucket_url)")
+        }
+        let key = try await run { try await service.uploadToS3() }
+        return BackupCreatedResponse(message: "Backup uploaded to S3: \(key)", backup: (key as NSString).lastPathComponent, key: key)
+    }
+
+    private func restoreS3(_ request: Request, context: DucklingRequestContext) async throws -> RestoreResponse {
+        let service = try service(request, context: context, write: true)
+        let body = try await RequestBodyReader.decode(S3RestoreRequest.self, from: request, limit: Self.maxBodyBytes)
+        let manifest = try await run { try await service.restore(from: .s3(key: body.key)) }
+        return RestoreResponse(message: "Database restored from S3 backup successfully", backup: manifest.backupID)
+    }
+
+    private func verify(_ request: Request, context: DucklingRequestContext) async throws -> VerifyResponse {
+        let service = try service(request, context: context, write: true)
+        var body = VerifyRequest()
+        if request.headers[.contentLength].flatMap(Int.init) ?? 0 > 0 {
+            body = try await RequestBodyReader.decode(VerifyRequest.self, from: request, limit: Self.maxBodyBytes)
+        }
+        let name: String? = body.name ?? request.uri.queryParameters.get("name").map { String($0) }
+        let s3Key = body.key
+        let results: [BackupVerification] = try await run { try await service.verify(name: name, s3Key: s3Key) }
+        let items = results.map { VerifyResponse.Item(name: $0.name, location: $0.location.rawValue, verified: $0.verified, error: $0.error) }
+        return VerifyResponse(success: results.allSatisfy { $0.verified }, results: items)
+    }
+
+    /// Runs a backup operation, turning its failures into the API's errors.
+    private func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as BackupError {
+            throw APIError(error)
+        }
+    }
+}
+
+extension APIError {
+    init(_ error: BackupError) {
+        let status: HTTPResponse.Status = switch error.kind {
+        case .configuration: .badRequest
+        case .notFound: .notFound
+        case .corrupt, .wrongKey, .unsupported, .verification: .unprocessableContent
+        case .noSpace: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
+        case .busy: .conflict
+        case .storage: .badGateway
+        case .io: .internalServerError
+        }
+        self.init(status, code: "backup_\(error.kind.rawValue)", message: error.message)
+    }
+}

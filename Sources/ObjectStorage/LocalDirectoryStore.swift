@@ -1,0 +1,87 @@
+public import Foundation
+
+/// Objects kept as files under a directory. Writes go to a hidden temporary name first and are
+/// renamed into place, so a reader never sees half an object.
+public struct LocalDirectoryStore: ObjectStore {
+    public let root: URL
+
+    public init(root: URL) {
+        self.root = root
+    }
+
+    public var location: String { root.path }
+
+    private func url(for key: String) throws -> URL {
+        guard ObjectKey.isValid(key) else { throw ObjectStoreError(.invalidRequest, "invalid object key '\(key)'") }
+        return root.appendingPathComponent(key)
+    }
+
+    public func upload(file: URL, to key: String, progress: (@Sendable (Int64) -> Void)?) async throws {
+        let target = try url(for: key)
+        try await FileCopy.copy(from: file, to: target, progress: progress)
+    }
+
+    public func download(_ key: String, to file: URL, progress: (@Sendable (Int64) -> Void)?) async throws {
+        let source = try url(for: key)
+        guard FileManager.default.fileExists(atPath: source.path) else {
+            throw ObjectStoreError(.notFound, "no object '\(key)' in \(location)")
+        }
+        try await FileCopy.copy(from: source, to: file, progress: progress)
+    }
+
+    public func put(_ data: Data, at key: String) async throws {
+        let target = try url(for: key)
+        try FileCopy.writeAtomically(data, to: target)
+    }
+
+    public func get(_ key: String) async throws -> Data {
+        let source = try url(for: key)
+        guard let data = FileManager.default.contents(atPath: source.path) else {
+            throw ObjectStoreError(.notFound, "no object '\(key)' in \(location)")
+        }
+        return data
+    }
+
+    public func head(_ key: String) async throws -> ObjectInfo? {
+        let source = try url(for: key)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: source.path) else { return nil }
+        return ObjectInfo(key: key, size: (attributes[.size] as? NSNumber)?.int64Value ?? 0,
+                          lastModified: attributes[.modificationDate] as? Date)
+    }
+
+    public func delete(_ key: String) async throws {
+        let target = try url(for: key)
+        do {
+            try FileManager.default.removeItem(at: target)
+        } catch CocoaError.fileNoSuchFile {
+            return
+        }
+    }
+
+    public func list(prefix: String) async throws -> [ObjectInfo] {
+        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey]) else {
+            return []
+        }
+        let rootPath = root.standardizedFileURL.path + "/"
+        var objects: [ObjectInfo] = []
+        while let url = enumerator.nextObject() as? URL {
+            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey])
+            guard values.isRegularFile == true else { continue }
+            let key = String(url.standardizedFileURL.path.dropFirst(rootPath.count))
+            guard key.hasPrefix(prefix), !FileCopy.isTemporary(url.lastPathComponent) else { continue }
+            objects.append(ObjectInfo(key: key, size: Int64(values.fileSize ?? 0), lastModified: values.contentModificationDate))
+        }
+        return objects.sorted { $0.key < $1.key }
+    }
+
+    public func abortUnfinishedUploads(prefix: String) async throws -> Int {
+        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else { return 0 }
+        var removed = 0
+        while let url = enumerator.nextObject() as? URL {
+            guard FileCopy.isTemporary(url.lastPathComponent) else { continue }
+            try? FileManager.default.removeItem(at: url)
+            removed += 1
+        }
+        return removed
+    }
+}
