@@ -105,6 +105,7 @@ let package = Package(
             name: "DucklingTestSupport",
             dependencies: [
                 "DucklingHTTP",
+                "ObjectStorage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["DucklingHTTP", "DuckDBKit", "DucklingTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["DucklingHTTP", "DuckDBKit", "ObjectStorage", "DucklingTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -100,13 +100,19 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
 }
 
 /// The `duckling` executable built alongside the tests.
-public func ducklingBinary() throws -> String {
-    if let path = ProcessInfo.processInfo.environment["DUCKLING_BINARY"] { return path }
+/// The checkout this test was built from (the directory holding Package.swift).
+public func repositoryRoot() throws -> String {
     var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     while directory.path != "/" && !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
         directory.deleteLastPathComponent()
     }
-    let path = directory.appendingPathComponent(".build/debug/duckling").path
+    guard directory.path != "/" else { throw IntegrationFailure("cannot find the repository root from \(#filePath)") }
+    return directory.path
+}
+
+public func ducklingBinary() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["DUCKLING_BINARY"] { return path }
+    let path = try repositoryRoot() + "/.build/debug/duckling"
     guard FileManager.default.isExecutableFile(atPath: path) else {
         throw IntegrationFailure("\(path) is missing: run `swift build` first (make test does)")
     }

@@ -5,6 +5,7 @@ public import Foundation
 import Logging
 public import NIOCore
 public import NIOHTTP1
+public import ObjectStorage
 import ServiceLifecycle
 
 /// A real Duckling server on a free loopback port, in this process, with a temporary data
@@ -18,10 +19,21 @@ public struct TestServer: Sendable {
 
     public static let readOnlyKey = "read-only-test-key"
 
+    /// S3 settings for tests: 5 MiB parts (moto's minimum), so small databases go up in several
+    /// parts, and short retry delays.
+    public static var fastStoreOptions: S3Store.Options {
+        var options = S3Store.Options()
+        options.multipartThreshold = 5 << 20
+        options.partSize = 5 << 20
+        options.retry = RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
+        return options
+    }
+
     /// Starts a server from `yaml` (a duckling.yaml body, optional) and `environment`.
     public static func run<T: Sendable>(
         yaml: String? = nil,
         environment: [String: String] = [:],
+        storeOptions: S3Store.Options = TestServer.fastStoreOptions,
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("duckling-test-\(UUID().uuidString)").path
@@ -42,7 +54,7 @@ public struct TestServer: Sendable {
             .load(file: file, overrides: .init(dataDirectory: root + "/data"))
         var logger = Logger(label: "duckling.test")
         logger.logLevel = .warning
-        let services = DucklingServices(configuration: configuration, adminKey: Secret(adminKey), logger: logger)
+        let services = DucklingServices(configuration: configuration, adminKey: Secret(adminKey), storeOptions: storeOptions, logger: logger)
         try services.registry.openAll()
         defer { services.registry.closeAll() }
 
