@@ -88,7 +88,8 @@ public final class FaultProxy: @unchecked Sendable {
     }
 
     public func stop() {
-        process.terminate()
+        // SIGKILL: the child inherits the test runner's blocked signals, SIGTERM among them.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: logFile)
     }

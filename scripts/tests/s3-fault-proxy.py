@@ -15,8 +15,12 @@ Every request is logged to --log as "METHOD PATH -> STATUS" (or "-> dropped").
 import argparse
 import http.client
 import http.server
+import signal
 import sys
 import threading
+
+# A parent may hand down blocked signals; make SIGTERM and SIGINT work.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--target", required=True)
