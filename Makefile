@@ -32,6 +32,8 @@ release: deps
 
 bench: deps
 	bench/query-api/run
+	bench/sync/run
+	bench/backup/run
 
 clean:
 	rm -rf .build

@@ -86,6 +86,12 @@ let package = Package(
             path: "bench/sync/Sources",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "BackupBenchmark",
+            dependencies: ["DucklingCore", "ObjectStorage", .product(name: "Logging", package: "swift-log")],
+            path: "bench/backup/Sources",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DuckDBKitTests",
             dependencies: ["DuckDBKit"],

@@ -18,24 +18,10 @@ struct Backup: AsyncParsableCommand {
         /// Opens the one database and its backup service; `body` runs with them, then the database closes.
         func withService<T>(_ body: (BackupService) async throws -> T) async throws -> T {
             let logger = bootstrapLogging(defaultLevel: .warning)
-            var configuration = try options.load()
-            guard let database = configuration.database(db) else {
-                printError("error: no database '\(db)' in the configuration")
-                throw ExitCode(1)
-            }
-            configuration.databases = [database]
-            let registry = DatabaseRegistry(configuration: configuration, logger: logger)
+            let opened = try SingleDatabase.open(db, options: options, logger: logger)
+            defer { opened.close() }
             do {
-                try registry.openAll()
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(1)
-            }
-            defer { registry.closeAll() }
-            guard let managed = registry.database(db) else { throw ExitCode(1) }
-            let sync = SyncEngine(database: managed, engine: configuration.engine, logger: logger)
-            do {
-                let service = try BackupService(database: managed, sync: sync, httpClient: S3Store.sharedClient, logger: logger)
+                let service = try BackupService(database: opened.managed, sync: opened.sync, httpClient: S3Store.sharedClient, logger: logger)
                 return try await body(service)
             } catch let error as BackupError {
                 printError("error: \(error.message)")

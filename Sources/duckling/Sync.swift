@@ -20,27 +20,16 @@ struct Sync: AsyncParsableCommand {
 
     func run() async throws {
         let logger = bootstrapLogging(defaultLevel: .warning)
-        var configuration = try options.load()
-        guard let database = configuration.database(db) else {
-            printError("error: no database '\(db)' in the configuration")
-            throw ExitCode(1)
+        let datasets = self.datasets
+        let opened = try SingleDatabase.open(db, options: options, logger: logger) { [db] database in
+            for name in datasets where database.dataset(name) == nil {
+                printError("error: no dataset '\(name)' in database '\(db)' (datasets: \(database.datasets.map(\.name).joined(separator: ", ")))")
+                throw ExitCode(1)
+            }
         }
-        let names = datasets.isEmpty ? database.datasets.map(\.name) : datasets
-        for name in names where database.dataset(name) == nil {
-            printError("error: no dataset '\(name)' in database '\(db)' (datasets: \(database.datasets.map(\.name).joined(separator: ", ")))")
-            throw ExitCode(1)
-        }
-        configuration.databases = [database]
-        let registry = DatabaseRegistry(configuration: configuration, logger: logger)
-        do {
-            try registry.openAll()
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
-        defer { registry.closeAll() }
-        guard let managed = registry.database(db) else { throw ExitCode(1) }
-        let engine = SyncEngine(database: managed, engine: configuration.engine, logger: logger)
+        defer { opened.close() }
+        let names = datasets.isEmpty ? opened.settings.datasets.map(\.name) : datasets
+        let engine = opened.sync
         try await engine.prepare(startup: false)
 
         var failed = false

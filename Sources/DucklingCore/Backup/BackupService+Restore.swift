@@ -142,16 +142,7 @@ extension BackupService {
                 }
             try? FileManager.default.removeItem(at: downloaded)
         } else {
-            try await BlockingIO.run {
-                try FileDescriptor.open(file.path, flags: O_RDONLY).withClose { input in
-                    var buffer = [UInt8](repeating: 0, count: FileCopy.chunkSize)
-                    while true {
-                        let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
-                        if count == 0 { break }
-                        buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-                    }
-                }
-            }
+            try await hasher.update(file: file)
         }
         try checkDigest(of: file, hasher: hasher, against: manifest)
         return manifest

@@ -22,6 +22,19 @@ extension BackupService {
         }
     }
 
+    /// Uploads the newest verified local backup as it is, without a new snapshot; returns the key.
+    public func uploadLatestLocal(progress: BackupProgressHandler? = nil) async throws -> String {
+        guard let remote else {
+            throw BackupError(.configuration, "database '\(database.id)' has no S3 backup configured (backup.s3.bucket_url)")
+        }
+        return try await exclusively("backup") {
+            guard let latest = localBackups().first(where: \.verified) else {
+                throw BackupError(.notFound, "database '\(database.id)' has no verified local backup to upload")
+            }
+            return try await upload(latest, to: remote, progress: progress)
+        }
+    }
+
     /// Takes a local snapshot and, when S3 is configured, uploads it too (`POST /automation/backup`).
     public func backup(progress: BackupProgressHandler? = nil) async throws -> (local: BackupManifest, s3Key: String?) {
         guard let remote else { return (try await createLocal(progress: progress), nil) }

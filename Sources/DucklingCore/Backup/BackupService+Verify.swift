@@ -36,19 +36,8 @@ extension BackupService {
         for backup in backups {
             let outcome: String? = await {
                 do {
-                    let staging = FileCopy.temporaryURL(beside: localRoot.appendingPathComponent("verify-\(backup.name)"))
-                    defer { try? FileManager.default.removeItem(at: staging) }
                     let hasher = SHA256Hasher()
-                    try await BlockingIO.run {
-                        try FileDescriptor.open(backup.file.path, flags: O_RDONLY).withClose { input in
-                            var buffer = [UInt8](repeating: 0, count: FileCopy.chunkSize)
-                            while true {
-                                let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
-                                if count == 0 { break }
-                                buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-                            }
-                        }
-                    }
+                    try await hasher.update(file: backup.file)
                     guard hasher.hexDigest() == backup.manifest.sha256 else { return "the file fails its SHA-256 checksum" }
                     let contents = try await BlockingIO.run { try DatabaseContents.read(file: backup.file.path) }
                     return contents.mismatch(with: backup.manifest)

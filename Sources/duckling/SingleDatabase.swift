@@ -1,0 +1,40 @@
+import ArgumentParser
+import DucklingCore
+import Logging
+
+/// One configured database opened read-write for a command that works without the server
+/// (`sync`, `backup`), with the sync engine that owns its datasets.
+struct SingleDatabase {
+    let settings: DatabaseSettings
+    let configuration: DucklingConfiguration
+    let registry: DatabaseRegistry
+    let managed: ManagedDatabase
+    let sync: SyncEngine
+
+    /// Loads the configuration, checks `check` on the database's settings, and opens it; problems
+    /// are printed and end the command with exit code 1.
+    static func open(_ id: String, options: ConfigurationOptions, logger: Logger,
+                     check: (DatabaseSettings) throws -> Void = { _ in }) throws -> SingleDatabase {
+        var configuration = try options.load()
+        guard let database = configuration.database(id) else {
+            printError("error: no database '\(id)' in the configuration")
+            throw ExitCode(1)
+        }
+        try check(database)
+        configuration.databases = [database]
+        let registry = DatabaseRegistry(configuration: configuration, logger: logger)
+        do {
+            try registry.openAll()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        guard let managed = registry.database(id) else { throw ExitCode(1) }
+        return SingleDatabase(settings: database, configuration: configuration, registry: registry, managed: managed,
+                              sync: SyncEngine(database: managed, engine: configuration.engine, logger: logger))
+    }
+
+    func close() {
+        registry.closeAll()
+    }
+}
