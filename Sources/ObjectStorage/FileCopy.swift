@@ -32,13 +32,9 @@ public enum FileCopy {
     static func copySync(from source: URL, to target: URL,
                          observe: (@Sendable (UnsafeRawBufferPointer) -> Void)?,
                          progress: (@Sendable (Int64) -> Void)?) throws {
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = temporaryURL(beside: target)
-        do {
-            let input = try FileDescriptor.open(source.path, flags: O_RDONLY)
-            defer { input.close() }
-            let output = try FileDescriptor.open(temporary.path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-            defer { output.close() }
+        let input = try FileDescriptor.open(source.path, flags: O_RDONLY)
+        defer { input.close() }
+        try writeDurably(to: target) { output in
             var buffer = [UInt8](repeating: 0, count: chunkSize)
             var copied: Int64 = 0
             while true {
@@ -52,6 +48,18 @@ public enum FileCopy {
                 copied += Int64(count)
                 progress?(copied)
             }
+        }
+    }
+
+    /// Runs `body` on a new temporary file beside `target`, then fsyncs it and renames it over
+    /// `target`; on any failure the temporary file is removed and `target` is left as it was.
+    public static func writeDurably(to target: URL, _ body: (FileDescriptor) throws -> Void) throws {
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = temporaryURL(beside: target)
+        do {
+            let output = try FileDescriptor.open(temporary.path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+            defer { output.close() }
+            try body(output)
             try output.sync()
             try rename(temporary, to: target)
         } catch {
@@ -62,17 +70,8 @@ public enum FileCopy {
 
     /// Writes `data` to `target` through a temporary file, fsync and rename.
     public static func writeAtomically(_ data: Data, to target: URL) throws {
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = temporaryURL(beside: target)
-        do {
-            let output = try FileDescriptor.open(temporary.path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-            defer { output.close() }
+        try writeDurably(to: target) { output in
             try data.withUnsafeBytes { try output.writeAll($0) }
-            try output.sync()
-            try rename(temporary, to: target)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         }
     }
 

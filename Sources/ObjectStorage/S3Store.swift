@@ -221,6 +221,8 @@ public struct S3Store: ObjectStore {
         var received: Int64 = 0
         var etag: String?
         var attempt = 1
+        // Bytes received but not yet written; kept across a broken connection so the resume starts after them.
+        var pending = ByteBuffer()
         while true {
             do {
                 var headers: [(String, String)] = []
@@ -237,7 +239,6 @@ public struct S3Store: ObjectStore {
                     received = 0
                 }
                 etag = etag ?? response.headers.first(name: "etag")
-                var pending = ByteBuffer()
                 for try await chunk in response.body {
                     pending.writeImmutableBuffer(chunk)
                     if pending.readableBytes >= FileCopy.chunkSize {
@@ -250,7 +251,7 @@ public struct S3Store: ObjectStore {
                 try await BlockingIO.run { try output.sync() }
                 return
             } catch {
-                // A broken connection that delivered bytes starts the count again: it made progress.
+                received += try await flush(&pending, to: output)
                 guard RetryPolicy.isRetryable(error), attempt < options.retry.maxAttempts else {
                     throw RetryPolicy.final(error, what: "download \(key)", attempts: attempt)
                 }

@@ -38,4 +38,27 @@ import Testing
             #expect(try await server.request(.POST, "/automation/restore").status == 200)
         }
     }
+
+    @Test func s3RetentionKeepsTheNewestAndRemovesOrphans() async throws {
+        let bucket = try await S3Test.makeBucket()
+        let fixture = try BackupFixture(rows: 300)
+        defer { fixture.drop() }
+        let yaml = try fixture.yaml(bucket: bucket, extraS3: "keep_last: 1")
+        try await TestServer.run(yaml: yaml, environment: BackupFixture.environment()) { server in
+            #expect(try await SyncFixture.sync(server, "orders")["status"] as? String == "succeeded")
+            let service = try #require(server.services.backups["default"])
+            var keys: [String] = []
+            for _ in 0..<3 { keys.append(try await service.uploadToS3()) }
+            let store = try S3Test.store(bucket: bucket)
+            // An object whose manifest never arrived (a killed upload).
+            try await store.put(Data("half".utf8), at: "duckling/backup-default-2020-01-01T00-00-00.000Z.db.enc")
+            #expect(try await store.list(prefix: "").count == 7, "young backups are all kept")
+
+            let removed = try await service.applyS3Retention(now: Date().addingTimeInterval(86_400 * 30))
+            #expect(Set(removed) == Set(keys.prefix(2) + ["duckling/backup-default-2020-01-01T00-00-00.000Z.db.enc"]), "\(removed)")
+            #expect(Set(try await store.list(prefix: "").map(\.key)) == [keys[2], keys[2] + ".manifest.json"])
+            let listed = try await BackupFixture.backups(server).filter { $0["location"] as? String == "s3" }
+            #expect(listed.map { $0["key"] as? String } == [keys[2]])
+        }
+    }
 }

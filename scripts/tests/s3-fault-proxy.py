@@ -10,6 +10,8 @@ forwarded unchanged (same path, headers and body), except:
   --drop-part K                 the K-th UploadPart request: half its body is read, then the
                                 connection is closed without an answer
   --fail-parts CODE             every UploadPart request is answered CODE (a permanent failure)
+  --drop-get K                  the K-th GET of an object: its head and half its body are sent, then
+                                the connection is closed
 Every request is logged to --log as "METHOD PATH -> STATUS" (or "-> dropped").
 """
 import argparse
@@ -28,11 +30,12 @@ parser.add_argument("--fail-first", type=int, default=0)
 parser.add_argument("--status", type=int, default=503)
 parser.add_argument("--drop-part", type=int, default=0)
 parser.add_argument("--fail-parts", type=int, default=0)
+parser.add_argument("--drop-get", type=int, default=0)
 parser.add_argument("--log")
 args = parser.parse_args()
 
 lock = threading.Lock()
-counts = {"requests": 0, "parts": 0}
+counts = {"requests": 0, "parts": 0, "gets": 0}
 log = open(args.log, "a", buffering=1) if args.log else None
 
 
@@ -51,12 +54,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         is_part = self.command == "PUT" and "partNumber=" in self.path
+        is_get = self.command == "GET" and "?" not in self.path
         with lock:
             counts["requests"] += 1
             number = counts["requests"]
             if is_part:
                 counts["parts"] += 1
+            if is_get:
+                counts["gets"] += 1
             part = counts["parts"]
+            get = counts["gets"]
         if is_part and args.drop_part and part == args.drop_part:
             self.rfile.read(length // 2)
             record(f"{self.command} {self.path} -> dropped")
@@ -81,7 +88,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         upstream.request(self.command, self.path, body=body, headers=headers)
         response = upstream.getresponse()
         data = response.read()
-        record(f"{self.command} {self.path} -> {response.status}")
+        ranged = f" range={self.headers['Range']}" if self.headers.get("Range") else ""
+        if is_get and args.drop_get and get == args.drop_get:
+            record(f"{self.command} {self.path}{ranged} -> dropped")
+            self.send_response(response.status)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in response.getheaders():
+                if name.lower() in ("etag", "content-type", "last-modified"):
+                    self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        record(f"{self.command} {self.path}{ranged} -> {response.status}")
         self.send_response(response.status)
         for name, value in response.getheaders():
             if name.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):

@@ -134,12 +134,9 @@ public struct BackupCipher: Sendable {
         let size = try input.size()
         let chunkCount = size / Int64(Self.chunkSize) + 1 // the last one is short, possibly empty
         guard chunkCount <= Int64(UInt32.max) else { throw BackupError(.io, "the database file is too large to encrypt") }
-        let temporary = FileCopy.temporaryURL(beside: target)
-        do {
-            let output = try FileDescriptor.open(temporary.path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-            defer { output.close() }
+        var written = Int64(header.count)
+        try FileCopy.writeDurably(to: target) { output in
             try header.withUnsafeBytes { try output.writeAll($0) }
-            var written = Int64(header.count)
             var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
             for index in 0..<chunkCount {
                 let final = index == chunkCount - 1
@@ -155,13 +152,8 @@ public struct BackupCipher: Sendable {
                 written += Int64(count + Self.tagSize)
                 progress?(Int64(index + 1) * Int64(Self.chunkSize))
             }
-            try output.sync()
-            try FileCopy.rename(temporary, to: target)
-            return written
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         }
+        return written
     }
 
     private func decryptSync(_ source: URL, to target: URL, observe: (@Sendable (UnsafeRawBufferPointer) -> Void)?,
@@ -174,10 +166,7 @@ public struct BackupCipher: Sendable {
         }
         let (keys, chunkSize, noncePrefix) = try readHeader(header)
         let aad = associatedData(header: header)
-        let temporary = FileCopy.temporaryURL(beside: target)
-        do {
-            let output = try FileDescriptor.open(temporary.path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-            defer { output.close() }
+        try FileCopy.writeDurably(to: target) { output in
             var buffer = [UInt8](repeating: 0, count: chunkSize + Self.tagSize)
             var counter: UInt32 = 0
             var plaintextBytes: Int64 = 0
@@ -210,11 +199,6 @@ public struct BackupCipher: Sendable {
             guard try extra.withUnsafeMutableBytes({ try input.read(into: $0) }) == 0 else {
                 throw BackupError(.corrupt, "the encrypted backup has data after its final chunk")
             }
-            try output.sync()
-            try FileCopy.rename(temporary, to: target)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         }
     }
 }

@@ -22,7 +22,7 @@ extension BackupService {
     /// Deletes expired local backups; returns their names.
     @discardableResult
     public func applyLocalRetention(now: Date = Date()) -> [String] {
-        let doomed = Self.expired(localBackups(), createdAt: { $0.manifest.createdAt }, verified: { $0.verified },
+        let doomed = Self.expired(localBackups(), createdAt: { $0.createdAt }, verified: { $0.verified },
                                   keepLast: settings.keepLast, retentionDays: settings.retentionDays, now: now)
         var removed: [String] = []
         for backup in doomed {
@@ -47,7 +47,7 @@ extension BackupService {
     public func applyS3Retention(now: Date = Date()) async throws -> [String] {
         guard let remote else { return [] }
         let objects = try await remote.store.list(prefix: ObjectKey.join(remote.prefix, BackupNaming.prefix(database: database.id)))
-        let backups = RemoteBackup.complete(in: objects)
+        let backups = RemoteBackup.complete(in: objects, database: database.id)
         let doomed = Self.expired(backups, createdAt: { $0.createdAt }, verified: { _ in true },
                                   keepLast: remote.keepLast, retentionDays: settings.retentionDays, now: now)
         var removed: [String] = []

@@ -76,7 +76,7 @@ public final class BackupService: Sendable {
     public func list() async -> (backups: [BackupListing], s3Error: String?) {
         var listings = localBackups().map { backup in
             BackupListing(name: backup.name, location: .local, key: backup.name, size: backup.manifest.size,
-                          createdAt: backup.manifest.createdAt, verified: backup.verified)
+                          createdAt: backup.createdAt, verified: backup.verified)
         }
         var s3Error: String?
         if remote != nil {

@@ -20,6 +20,8 @@ struct LocalBackup: Sendable {
     }
 
     var name: String { directory.lastPathComponent }
+    /// When it was taken, to the millisecond (from its name; the manifest's time has seconds).
+    var createdAt: Date { BackupNaming.date(in: name, database: manifest.databaseID) ?? manifest.createdAt }
     var file: URL { directory.appendingPathComponent(manifest.file) }
     /// Verified when written, and not found damaged since.
     var verified: Bool { manifest.verifiedAt != nil && lastVerification?.ok != false }
@@ -54,7 +56,7 @@ extension BackupService {
         return names.filter { BackupNaming.isBackup($0, of: database.id) }
             .compactMap { LocalBackup.load(localRoot.appendingPathComponent($0)) }
             .filter { $0.manifest.databaseID == database.id }
-            .sorted { $0.manifest.createdAt > $1.manifest.createdAt }
+            .sorted { $0.createdAt > $1.createdAt }
     }
 
     /// Removes what killed backups left: hidden temporary directories of this database.
