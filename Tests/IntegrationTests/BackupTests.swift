@@ -157,6 +157,9 @@ import Testing
                 #expect(during.errorCode == "database_unavailable")
                 let sync = try await server.request(.POST, "/api/store/sync/orders")
                 #expect(sync.status == 503, "\(sync.text)")
+                // One backup or restore of a database at a time.
+                let backup = try await server.request(.POST, "/automation/backup")
+                #expect(backup.status == 409 && backup.errorCode == "backup_busy", "\(backup.text)")
                 try await group.waitForAll()
             }
             #expect(try await BackupFixture.state(server).rows == 1000)

@@ -32,10 +32,8 @@ extension BackupService {
             let hasher = SHA256Hasher()
             let started = ContinuousClock.now
             let contents = try await database.withWriter { writer in
-                let contents = try await writer.run { connection in
-                    try connection.execute("CHECKPOINT")
-                    return try DatabaseContents.read(on: connection)
-                }
+                try await Self.checkpoint(writer)
+                let contents = try await writer.run { try DatabaseContents.read(on: $0) }
                 let size = (try? FileManager.default.attributesOfItem(atPath: source.path)[.size] as? NSNumber)?.int64Value ?? 0
                 try DiskSpace.require(size, at: localRoot, for: "a backup of '\(id)'")
                 try await FileCopy.copy(from: source, to: copy, observe: { hasher.update($0) }, progress: { bytes in
@@ -67,6 +65,23 @@ extension BackupService {
         } catch {
             try? FileManager.default.removeItem(at: staging)
             throw Self.classify(error, doing: "backup of '\(id)'")
+        }
+    }
+}
+
+extension BackupService {
+    /// CHECKPOINT with sync writes paused. DuckDB refuses while a write transaction that committed
+    /// moments ago is still visible to queries that started before it; those finish quickly, so
+    /// the checkpoint is retried for a while (queries go on meanwhile) instead of failing the backup.
+    static func checkpoint(_ writer: SerializedConnection, patience: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            do {
+                try await writer.run { try $0.execute("CHECKPOINT") }
+                return
+            } catch let error as DuckDBError where error.message.contains("Cannot CHECKPOINT") && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
         }
     }
 }

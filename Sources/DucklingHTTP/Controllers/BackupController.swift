@@ -84,6 +84,11 @@ struct BackupController {
             return try await body()
         } catch let error as BackupError {
             throw APIError(error)
+        } catch let error as DatabaseUnavailable {
+            throw APIError(.serviceUnavailable, code: "database_unavailable", message: error.description,
+                           headers: [.retryAfter: String(error.retryAfterSeconds)])
+        } catch let error as SyncError {
+            throw APIError(error)
         }
     }
 }
