@@ -1,4 +1,5 @@
 import Dispatch
+public import Logging
 
 /// Runs blocking file work on Dispatch's threads, off Swift's cooperative pool.
 public enum BlockingIO {
@@ -9,6 +10,15 @@ public enum BlockingIO {
             queue.async {
                 continuation.resume(with: Result { try body() })
             }
+        }
+    }
+
+    /// Runs cleanup work whose failure is worth a warning but not an error.
+    public static func runLogged(_ logger: Logger, _ body: @escaping @Sendable () throws -> Void) async {
+        do {
+            try await run(body)
+        } catch {
+            logger.warning("cleanup failed", metadata: ["duckling.error": .string(String(describing: error))])
         }
     }
 }

@@ -20,10 +20,11 @@ public enum FileCopy {
     }
 
     /// Copies `source` to `target` durably. `observe` sees every chunk read (to hash it);
-    /// `progress` the bytes copied so far.
+    /// `progress` the bytes copied so far. Returns the bytes copied.
+    @discardableResult
     public static func copy(from source: URL, to target: URL,
                             observe: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil,
-                            progress: (@Sendable (Int64) -> Void)? = nil) async throws {
+                            progress: (@Sendable (Int64) -> Void)? = nil) async throws -> Int64 {
         try await BlockingIO.run {
             try copySync(from: source, to: target, observe: observe, progress: progress)
         }
@@ -31,12 +32,12 @@ public enum FileCopy {
 
     static func copySync(from source: URL, to target: URL,
                          observe: (@Sendable (UnsafeRawBufferPointer) -> Void)?,
-                         progress: (@Sendable (Int64) -> Void)?) throws {
+                         progress: (@Sendable (Int64) -> Void)?) throws -> Int64 {
         let input = try FileDescriptor.open(source.path, flags: O_RDONLY)
         defer { input.close() }
+        var copied: Int64 = 0
         try writeDurably(to: target) { output in
             var buffer = [UInt8](repeating: 0, count: chunkSize)
-            var copied: Int64 = 0
             while true {
                 let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
                 if count == 0 { break }
@@ -49,6 +50,7 @@ public enum FileCopy {
                 progress?(copied)
             }
         }
+        return copied
     }
 
     /// Runs `body` on a new temporary file beside `target`, then fsyncs it and renames it over

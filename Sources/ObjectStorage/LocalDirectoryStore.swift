@@ -31,7 +31,7 @@ public struct LocalDirectoryStore: ObjectStore {
 
     public func put(_ data: Data, at key: String) async throws {
         let target = try url(for: key)
-        try FileCopy.writeAtomically(data, to: target)
+        try await BlockingIO.run { try FileCopy.writeAtomically(data, to: target) }
     }
 
     public func get(_ key: String) async throws -> Data {

@@ -54,7 +54,7 @@ public struct RetryPolicy: Sendable {
                 let delay = delay(after: attempt)
                 logger.warning("s3 request failed; retrying", metadata: [
                     "duckling.s3.operation": .string(what), "duckling.attempt": .stringConvertible(attempt),
-                    "duckling.error": .string(Self.describe(error)), "duckling.retry_in_ms": .stringConvertible(delay.milliseconds),
+                    "duckling.error": .string(Self.describe(error)), "duckling.retry_in": .stringConvertible(delay),
                 ])
                 try await Task.sleep(for: delay)
                 attempt += 1
@@ -75,12 +75,5 @@ public struct RetryPolicy: Sendable {
 
     static func describe(_ error: any Error) -> String {
         (error as? ObjectStoreError)?.message ?? String(describing: error)
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

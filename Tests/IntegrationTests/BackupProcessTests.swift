@@ -52,7 +52,7 @@ import Testing
                 process.terminate()
                 throw TestFailure("the backup finished or stalled before it could be killed mid-way (status \(process.terminationStatus))")
             }
-            try await Task.sleep(for: .milliseconds(2))
+            try await Task.sleep(for: .milliseconds(1))
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func sigkillDuringALocalBackupLeavesNothingListedAndTheNextBackupSucceeds() async throws {
-        let (directory, config) = try prepare(rows: 6_000_000)
+        let (directory, config) = try prepare(rows: 15_000_000)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let backups = directory + "/backups"
         try await killMidway(config: config) {

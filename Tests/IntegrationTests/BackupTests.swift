@@ -167,6 +167,43 @@ import Testing
     }
 }
 
+extension BackupTests {
+    @Test func aSwapWhoseReopenedFileFailsItsCheckPutsTheOldFileBack() async throws {
+        let fixture = try BackupFixture(rows: 800)
+        defer { fixture.drop() }
+        try await TestServer.run(yaml: try fixture.yaml(), environment: BackupFixture.environment()) { server in
+            #expect(try await SyncFixture.sync(server, "orders")["status"] as? String == "succeeded")
+            let created = try await server.request(.POST, "/automation/backup")
+            let name = try #require(try created.json["backup"] as? String)
+            try fixture.insert(200)
+            #expect(try await SyncFixture.sync(server, "orders")["status"] as? String == "succeeded")
+            let live = try await BackupFixture.state(server)
+
+            // A real, verified copy goes in, but the check after reopening fails: the old file must come back.
+            let database = try #require(server.services.registry.database("default"))
+            let candidate = URL(fileURLWithPath: database.settings.path + ".candidate")
+            try FileManager.default.copyItem(at: BackupFixture.localBackupDirectory(server, name).appendingPathComponent("duckling-default.db"),
+                                             to: candidate)
+            struct Rejected: Error {}
+            await #expect(throws: Rejected.self) {
+                try await database.replaceFile(with: candidate) { connection in
+                    _ = try connection.query("SELECT count(*) FROM orders").rows()
+                    throw Rejected()
+                }
+            }
+            #expect(try await BackupFixture.state(server) == live)
+            #expect(try await server.query("SELECT count(*) FROM orders").status == 200)
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: database.settings.path).deletingLastPathComponent().path)
+                .filter { $0.contains("pre-restore") }
+            #expect(leftovers.isEmpty, "\(leftovers)")
+            // The server carries on: the next sync and a real restore work.
+            #expect(try await SyncFixture.sync(server, "orders")["status"] as? String == "succeeded")
+            #expect(try await server.request(.POST, "/automation/restore").status == 200)
+            #expect(try await BackupFixture.state(server).rows == 800)
+        }
+    }
+}
+
 /// Counts of HTTP statuses seen by concurrent clients.
 final class QueryTally: @unchecked Sendable {
     private let lock = NSLock()

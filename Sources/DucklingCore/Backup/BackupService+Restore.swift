@@ -9,7 +9,9 @@ extension BackupService {
     /// live database untouched. Returns the manifest of the restored backup.
     public func restore(from source: RestoreSource, progress: BackupProgressHandler? = nil) async throws -> BackupManifest {
         try await exclusively("restore") {
-            let staging = FileCopy.temporaryURL(beside: URL(fileURLWithPath: database.settings.path + ".restore"))
+            let stagingName = URL(fileURLWithPath: database.settings.path + ".restore")
+            removeUnfinishedRestores(named: stagingName)
+            let staging = FileCopy.temporaryURL(beside: stagingName)
             defer { try? FileManager.default.removeItem(at: staging) }
             let (file, manifest) = try await stage(source, in: staging, progress: progress)
             let expected = manifest
@@ -31,6 +33,16 @@ extension BackupService {
             }
             logger.notice("database restored", metadata: ["duckling.backup": .string(manifest.backupID)])
             return manifest
+        }
+    }
+
+    /// Removes staging directories a killed restore left beside the database.
+    private func removeUnfinishedRestores(named name: URL) {
+        let directory = name.deletingLastPathComponent()
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for entry in names where FileCopy.isTemporary(entry) && entry.hasPrefix("." + name.lastPathComponent) {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(entry))
+            logger.info("removed an unfinished restore", metadata: ["duckling.path": .string(entry)])
         }
     }
 
@@ -60,7 +72,7 @@ extension BackupService {
                 manifest = try await stageRemote(key, to: file, in: staging, progress: progress)
             }
             let version = try DatabaseFileHeader.storageVersion(of: file)
-            try checkStorageVersion(version)
+            try await checkStorageVersion(version)
             progress?(BackupProgress(phase: "verify", bytes: 0, total: manifest.size))
             let contents = try await BlockingIO.run { try DatabaseContents.read(file: file.path) }
             if let problem = contents.mismatch(with: manifest) {
@@ -72,23 +84,23 @@ extension BackupService {
         }
     }
 
-    private func checkStorageVersion(_ version: UInt64) throws {
-        let supported = try DatabaseFileHeader.supported.get()
+    private func checkStorageVersion(_ version: UInt64) async throws {
+        let supported = try await DatabaseFileHeader.supportedVersion()
         guard version <= supported else {
             throw BackupError(.unsupported, "the backup was written with DuckDB storage version \(version), newer than this DuckDB (\(Database.libraryVersion)) reads (\(supported)); restore it with a newer Duckling")
         }
     }
 
-    private func checkManifest(_ manifest: BackupManifest, from location: String) throws {
+    private func checkManifest(_ manifest: BackupManifest, from location: String) async throws {
         guard manifest.databaseID == database.id else {
             throw BackupError(.verification, "\(location) is a backup of database '\(manifest.databaseID)', not '\(database.id)'")
         }
-        try checkStorageVersion(manifest.storageVersion)
+        try await checkStorageVersion(manifest.storageVersion)
     }
 
     private func stageLocal(_ backup: LocalBackup, to file: URL, progress: BackupProgressHandler?) async throws -> BackupManifest {
         let manifest = backup.manifest
-        try checkManifest(manifest, from: backup.name)
+        try await checkManifest(manifest, from: backup.name)
         try DiskSpace.require(manifest.size, at: file.deletingLastPathComponent(), for: "restoring \(backup.name)")
         let hasher = SHA256Hasher()
         do {
@@ -115,7 +127,7 @@ extension BackupService {
         } catch let error as ObjectStoreError where error.kind == .notFound {
             throw BackupError(.notFound, "no manifest for \(key): the backup is incomplete or does not exist, and is not restored")
         }
-        try checkManifest(manifest, from: key)
+        try await checkManifest(manifest, from: key)
         guard let object = manifest.object, object.key == key else {
             throw BackupError(.verification, "the manifest of \(key) describes another object")
         }

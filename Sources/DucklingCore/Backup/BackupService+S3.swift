@@ -6,27 +6,15 @@ extension BackupService {
     /// object last; a failed upload leaves neither a manifest nor a multipart upload behind.
     /// Returns the data object's key.
     public func uploadToS3(progress: BackupProgressHandler? = nil) async throws -> String {
-        guard let remote else {
-            throw BackupError(.configuration, "database '\(database.id)' has no S3 backup configured (backup.s3.bucket_url)")
-        }
+        let remote = try requireRemote()
         return try await exclusively("backup") {
-            let local = try await snapshot(progress: progress)
-            applyLocalRetention()
-            let key = try await upload(local, to: remote, progress: progress)
-            do {
-                try await applyS3Retention()
-            } catch {
-                logger.warning("S3 retention failed", metadata: ["duckling.error": .string(String(describing: error))])
-            }
-            return key
+            try await snapshotAndUpload(to: remote, progress: progress).key
         }
     }
 
     /// Uploads the newest verified local backup as it is, without a new snapshot; returns the key.
     public func uploadLatestLocal(progress: BackupProgressHandler? = nil) async throws -> String {
-        guard let remote else {
-            throw BackupError(.configuration, "database '\(database.id)' has no S3 backup configured (backup.s3.bucket_url)")
-        }
+        let remote = try requireRemote()
         return try await exclusively("backup") {
             guard let latest = localBackups().first(where: \.verified) else {
                 throw BackupError(.notFound, "database '\(database.id)' has no verified local backup to upload")
@@ -39,12 +27,30 @@ extension BackupService {
     public func backup(progress: BackupProgressHandler? = nil) async throws -> (local: BackupManifest, s3Key: String?) {
         guard let remote else { return (try await createLocal(progress: progress), nil) }
         return try await exclusively("backup") {
-            let local = try await snapshot(progress: progress)
-            applyLocalRetention()
-            let key = try await upload(local, to: remote, progress: progress)
-            try? await applyS3Retention()
+            let (local, key) = try await snapshotAndUpload(to: remote, progress: progress)
             return (local.manifest, key)
         }
+    }
+
+    private func requireRemote() throws -> RemoteBackups {
+        guard let remote else {
+            throw BackupError(.configuration, "database '\(database.id)' has no S3 backup configured (backup.s3.bucket_url)")
+        }
+        return remote
+    }
+
+    /// Snapshot, local retention, upload, S3 retention. A retention failure is logged: the backup
+    /// itself succeeded.
+    private func snapshotAndUpload(to remote: RemoteBackups, progress: BackupProgressHandler?) async throws -> (local: LocalBackup, key: String) {
+        let local = try await snapshot(progress: progress)
+        applyLocalRetention()
+        let key = try await upload(local, to: remote, progress: progress)
+        do {
+            try await applyS3Retention()
+        } catch {
+            logger.warning("S3 retention failed", metadata: ["duckling.error": .string(String(describing: error))])
+        }
+        return (local, key)
     }
 
     private func upload(_ local: LocalBackup, to remote: RemoteBackups, progress: BackupProgressHandler?) async throws -> String {
@@ -85,8 +91,15 @@ extension BackupService {
             try await store.upload(file: payload, to: key) { progress?(BackupProgress(phase: "upload", bytes: $0, total: size)) }
             try await store.put(try manifest.encoded(), at: key + BackupNaming.s3ManifestSuffix)
         } catch {
-            // Nothing half-done stays visible: the data object without its manifest is removed.
-            try? await store.delete(key)
+            // Nothing half-done stays visible: the data object without its manifest is removed
+            // (if this fails too, retention removes the orphan after a day).
+            do {
+                try await store.delete(key)
+            } catch let cleanup {
+                logger.warning("could not remove the object of a failed upload", metadata: [
+                    "duckling.s3.key": .string(key), "duckling.error": .string(String(describing: cleanup)),
+                ])
+            }
             throw Self.classify(error, doing: what)
         }
         logger.info("backup uploaded", metadata: ["duckling.s3.key": .string(key), "duckling.backup": .string(local.name)])

@@ -31,17 +31,16 @@ extension BackupService {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
             let hasher = SHA256Hasher()
             let started = ContinuousClock.now
-            let contents = try await database.withWriter { writer in
+            let (contents, size) = try await database.withWriter { writer in
                 try await Self.checkpoint(writer)
                 let contents = try await writer.run { try DatabaseContents.read(on: $0) }
-                let size = (try? FileManager.default.attributesOfItem(atPath: source.path)[.size] as? NSNumber)?.int64Value ?? 0
-                try DiskSpace.require(size, at: localRoot, for: "a backup of '\(id)'")
-                try await FileCopy.copy(from: source, to: copy, observe: { hasher.update($0) }, progress: { bytes in
-                    progress?(BackupProgress(phase: "snapshot", bytes: bytes, total: size))
+                let expected = try FileDescriptor.open(source.path, flags: O_RDONLY).withClose { try $0.size() }
+                try DiskSpace.require(expected, at: localRoot, for: "a backup of '\(id)'")
+                let size = try await FileCopy.copy(from: source, to: copy, observe: { hasher.update($0) }, progress: { bytes in
+                    progress?(BackupProgress(phase: "snapshot", bytes: bytes, total: expected))
                 })
-                return contents
+                return (contents, size)
             }
-            let size = try FileDescriptor.open(copy.path, flags: O_RDONLY).withClose { try $0.size() }
             let copied = try await BlockingIO.run { try DatabaseContents.read(file: copy.path) }
             let storageVersion = try DatabaseFileHeader.storageVersion(of: copy)
             var manifest = BackupManifest(
@@ -52,8 +51,11 @@ extension BackupService {
                 throw BackupError(.verification, "the backup copy of '\(id)' did not verify: \(problem)")
             }
             manifest.verifiedAt = Date()
-            try FileCopy.writeAtomically(try manifest.encoded(), to: staging.appendingPathComponent(BackupNaming.manifestFile))
-            try FileCopy.rename(staging, to: finalDirectory)
+            let encoded = try manifest.encoded()
+            try await BlockingIO.run {
+                try FileCopy.writeAtomically(encoded, to: staging.appendingPathComponent(BackupNaming.manifestFile))
+                try FileCopy.rename(staging, to: finalDirectory)
+            }
             logger.info("backup created", metadata: [
                 "duckling.backup": .string(backupID), "duckling.bytes": .stringConvertible(size),
                 "duckling.duration_ms": .stringConvertible(Int64((ContinuousClock.now - started).milliseconds)),

@@ -15,9 +15,13 @@ enum DatabaseFileHeader {
         return bytes[12..<20].reversed().reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    /// The storage version this DuckDB writes, and so the newest it reads: learned once from a
-    /// file it creates.
-    static let supported: Result<UInt64, any Error> = Result {
+    /// The storage version this DuckDB writes, and so the newest it reads (see ``supported``).
+    static func supportedVersion() async throws -> UInt64 {
+        try await BlockingIO.run { try supported.get() }
+    }
+
+    /// Learned once from a file this DuckDB creates.
+    private static let supported: Result<UInt64, any Error> = Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("duckling-storage-probe-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -25,9 +25,17 @@ final class ConnectionPool: Sendable {
     }
 
     /// Waits until every connection is back and keeps them all: nothing runs on the pool afterwards.
+    /// If the wait is cancelled, what was taken is given back.
     func drain() async throws {
-        for _ in 0..<semaphore.permits {
-            try await semaphore.acquire()
+        var taken = 0
+        do {
+            while taken < semaphore.permits {
+                try await semaphore.acquire()
+                taken += 1
+            }
+        } catch {
+            for _ in 0..<taken { semaphore.release() }
+            throw error
         }
     }
 

@@ -12,30 +12,26 @@ extension ManagedDatabase {
         // Only a weak reference stays here, so DuckDB closes the file once the drained instance goes.
         let old = try await takeOfflineAndDrain()
         guard await waitUntilReleased(old) else {
-            throw DatabaseUnavailable(databaseID: id, reason: "the database did not close for the restore; restart the server", retryAfterSeconds: 5)
+            // Something still holds the instance: put it back in service rather than swap under it.
+            if let instance = old.instance {
+                instance.readers.undrain()
+                instance.syncWriters.undrain()
+                bringOnline(instance)
+            }
+            throw DatabaseUnavailable(databaseID: id, reason: "the database did not close for the restore; nothing was changed", retryAfterSeconds: 5)
         }
-
-        let live = URL(fileURLWithPath: settings.path)
-        let wal = URL(fileURLWithPath: settings.path + ".wal")
-        let aside = URL(fileURLWithPath: settings.path + ".pre-restore")
-        let walAside = URL(fileURLWithPath: settings.path + ".wal.pre-restore")
-        let manager = FileManager.default
+        let files = ReplacedFiles(path: settings.path)
         do {
-            try? manager.removeItem(at: aside)
-            try? manager.removeItem(at: walAside)
-            try FileCopy.rename(live, to: aside)
-            if manager.fileExists(atPath: wal.path) { try FileCopy.rename(wal, to: walAside) }
-            try FileCopy.rename(replacement, to: live)
+            try await BlockingIO.run { try files.swap(in: replacement) }
             try await openChecked(check)
-            try? manager.removeItem(at: aside)
-            try? manager.removeItem(at: walAside)
+            await BlockingIO.runLogged(logger) { try files.discardOld() }
             logger.notice("database file replaced by a restored backup")
         } catch {
             logger.error("restore failed; putting the previous database back", metadata: ["duckling.error": .string(String(describing: error))])
-            try? manager.removeItem(at: live)
-            if manager.fileExists(atPath: aside.path) { try FileCopy.rename(aside, to: live) }
-            if manager.fileExists(atPath: walAside.path) { try FileCopy.rename(walAside, to: wal) }
-            try open()
+            try await BlockingIO.run {
+                try files.putBack()
+                try self.open()
+            }
             throw error
         }
     }
@@ -47,7 +43,12 @@ extension ManagedDatabase {
         do {
             try await old.writeGate.withExclusive {
                 try await old.readers.drain()
-                try await old.syncWriters.drain()
+                do {
+                    try await old.syncWriters.drain()
+                } catch {
+                    old.readers.undrain()
+                    throw error
+                }
             }
         } catch {
             bringOnline(old)
@@ -59,7 +60,9 @@ extension ManagedDatabase {
     /// Opens the replaced file and publishes it if `check` passes; otherwise waits for it to close.
     private func openChecked(_ check: @escaping @Sendable (Connection) throws -> Void) async throws {
         let failed: (WeakInstance, any Error)? = try await {
-            let instance = try DatabaseInstance(settings: settings, engine: engine, readers: query.maxConcurrent)
+            let instance = try await BlockingIO.run { [settings, engine, query] in
+                try DatabaseInstance(settings: settings, engine: engine, readers: query.maxConcurrent)
+            }
             do {
                 try await instance.writer.run { try check($0) }
             } catch {
@@ -69,19 +72,72 @@ extension ManagedDatabase {
             return nil
         }()
         if let (instance, error) = failed {
-            _ = await waitUntilReleased(instance)
+            if await !waitUntilReleased(instance) {
+                logger.warning("the rejected restored database is still open while the previous one is put back")
+            }
             throw error
         }
     }
 
-    /// Waits (up to 30 s) until nothing holds the instance any more, so DuckDB has closed its file.
+    /// Waits (up to 30 s, or until cancelled) until nothing holds the instance any more, so DuckDB
+    /// has closed its file.
     private func waitUntilReleased(_ instance: WeakInstance) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(30)
         while instance.isAlive {
             guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(20))
+            do {
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
+                return !instance.isAlive
+            }
         }
         return true
+    }
+}
+
+/// The files of a restore's swap: the live database and its WAL are moved aside, the replacement
+/// moved in; each step is remembered so a failure undoes exactly what was done.
+private final class ReplacedFiles: @unchecked Sendable {  // used by one restore at a time, step after step
+    let live: URL, wal: URL, aside: URL, walAside: URL
+    private var movedAside = false, walMovedAside = false, replaced = false
+
+    init(path: String) {
+        live = URL(fileURLWithPath: path)
+        wal = URL(fileURLWithPath: path + ".wal")
+        aside = URL(fileURLWithPath: path + ".pre-restore")
+        walAside = URL(fileURLWithPath: path + ".wal.pre-restore")
+    }
+
+    func swap(in replacement: URL) throws {
+        let manager = FileManager.default
+        for leftover in [aside, walAside] where manager.fileExists(atPath: leftover.path) {
+            try manager.removeItem(at: leftover)
+        }
+        try FileCopy.rename(live, to: aside)
+        movedAside = true
+        if manager.fileExists(atPath: wal.path) {
+            try FileCopy.rename(wal, to: walAside)
+            walMovedAside = true
+        }
+        try FileCopy.rename(replacement, to: live)
+        replaced = true
+    }
+
+    /// Undoes what ``swap(in:)`` did; the live file is touched only if it was replaced.
+    func putBack() throws {
+        let manager = FileManager.default
+        if replaced {
+            try manager.removeItem(at: live)
+            if manager.fileExists(atPath: wal.path) { try manager.removeItem(at: wal) }
+        }
+        if movedAside { try FileCopy.rename(aside, to: live) }
+        if walMovedAside { try FileCopy.rename(walAside, to: wal) }
+    }
+
+    func discardOld() throws {
+        let manager = FileManager.default
+        if movedAside { try manager.removeItem(at: aside) }
+        if walMovedAside { try manager.removeItem(at: walAside) }
     }
 }
 

@@ -110,11 +110,6 @@ public final class ManagedDatabase: Sendable {
         }
     }
 
-    /// The instance's DuckDB database, for opening connections that are not pooled.
-    var database: Database {
-        get throws { try currentInstance().database }
-    }
-
     /// Read-pool use, for health and metrics; nil while the database is not open.
     public var poolUsage: PoolUsage? {
         state.withLock { $0.instance?.readers.usage }.map { PoolUsage(size: $0.size, inUse: $0.inUse, waiting: $0.waiting) }

@@ -44,9 +44,6 @@ final class WriteGate: Sendable {
         return try await body()
     }
 
-    /// Whether an exclusive holder is in (for status).
-    var isExclusivelyHeld: Bool { state.withLock { $0.exclusiveHeld } }
-
     private func acquire(_ mode: Mode) async throws {
         let id: UInt64? = state.withLock { state in
             if state.waiters.isEmpty && state.canEnter(mode, aheadOf: 0) {
