@@ -35,8 +35,11 @@ struct Sync: AsyncParsableCommand {
         var failed = false
         for name in names {
             let claim = try engine.claim(name, full: full, trigger: .cli)
-            let display = ProgressDisplay(dataset: name, claim: claim)
-            let result = try await display.whileRunning { await engine.execute(claim) }
+            // Rows, rows per second and elapsed time of the running sync.
+            let result = try await TerminalLine.whileRunning(render: { elapsed in
+                let rows = claim.progressRows
+                return String(format: "%@: %d rows, %.0f rows/s, %.1f s", name, rows, elapsed > 0 ? Double(rows) / elapsed : 0, elapsed)
+            }) { await engine.execute(claim) }
             print(Self.summary(result))
             failed = failed || result.status != .succeeded
         }
@@ -51,41 +54,6 @@ struct Sync: AsyncParsableCommand {
                 + "\(result.rows.map(String.init) ?? "?") rows in the copy\(result.truncated ? " (truncated at max_sync_rows)" : "")"
         case .failed, .cancelled:
             return "\(result.dataset): \(result.status.rawValue) after \(seconds): \(result.error ?? "unknown error")"
-        }
-    }
-}
-
-/// Rows, rows per second and elapsed time of a running sync, redrawn on one terminal line; nothing
-/// when standard output is not a terminal.
-struct ProgressDisplay {
-    let dataset: String
-    let claim: SyncClaim
-
-    func whileRunning<T: Sendable>(_ work: @escaping @Sendable () async -> T) async throws -> T {
-        guard isatty(STDOUT_FILENO) != 0 else { return await work() }
-        return await withTaskGroup(of: T?.self) { group in
-            group.addTask { await work() }
-            group.addTask { [dataset, claim] in
-                let started = ContinuousClock.now
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(200))
-                    let elapsed = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                        + Double((ContinuousClock.now - started).components.seconds)
-                    let rows = claim.progressRows
-                    let line = String(format: "\r%@: %d rows, %.0f rows/s, %.1f s", dataset, rows, elapsed > 0 ? Double(rows) / elapsed : 0, elapsed)
-                    FileHandle.standardOutput.write(Data(line.utf8))
-                }
-                return nil
-            }
-            var value: T?
-            for await result in group {
-                if let result {
-                    value = result
-                    group.cancelAll()
-                }
-            }
-            FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8))
-            return value!
         }
     }
 }
