@@ -37,7 +37,13 @@ public struct ColumnVector {
     /// The bytes of a VARCHAR, BLOB, BIT, BIGNUM or GEOMETRY entry; valid while the chunk lives.
     @inline(__always)
     public func bytes(at row: Int) -> UnsafeRawBufferPointer {
-        let entry = UnsafeRawPointer(data.unsafelyUnwrapped) + row &* 16
+        Self.bytes(in: UnsafeRawPointer(data.unsafelyUnwrapped), at: row)
+    }
+
+    /// The bytes of entry `row` of a string vector's data (`duckdb_string_t`: up to 12 bytes inline).
+    @inline(__always)
+    static func bytes(in data: UnsafeRawPointer, at row: Int) -> UnsafeRawBufferPointer {
+        let entry = data + row &* 16
         let length = Int(entry.load(as: UInt32.self))
         if length <= 12 {
             return UnsafeRawBufferPointer(start: entry + 4, count: length)

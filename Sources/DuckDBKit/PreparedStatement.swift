@@ -1,4 +1,7 @@
 internal import CDuckDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A prepared statement with typed positional (`$1`, `?`) and named (`$name`) parameters.
 public final class PreparedStatement {
@@ -128,6 +131,7 @@ public final class PreparedStatement {
             throw DuckDBError(code: .executionFailed, reportedAs: message, sql: sql)
         }
         try connection.checkCancellation()
+        if let pending { Self.runTasks(of: pending) }
         var result = duckdb_result()
         guard duckdb_execute_pending(pending, &result) == DuckDBSuccess else {
             let error = DuckDBError.fromEngine(
@@ -139,6 +143,30 @@ public final class PreparedStatement {
             throw error
         }
         return QueryResult(result: result, connection: connection, sql: sql)
+    }
+
+    /// Runs the statement's tasks on this thread until its result is ready or it failed
+    /// (`duckdb_execute_pending` then reports which). DuckDB's own loop spins while the remaining
+    /// tasks run on its worker threads; this one yields, then sleeps briefly, so a statement
+    /// waiting for other threads does not take a core from them.
+    private static func runTasks(of pending: duckdb_pending_result) {
+        var idle = 0
+        while true {
+            switch duckdb_pending_execute_task(pending) {
+            case DUCKDB_PENDING_RESULT_NOT_READY:
+                idle = 0
+            case DUCKDB_PENDING_NO_TASKS_AVAILABLE:
+                idle += 1
+                if idle <= 16 {
+                    sched_yield()
+                } else {
+                    // 50 µs, doubling up to 800 µs.
+                    usleep(useconds_t(50 << min(idle - 17, 4)))
+                }
+            default:
+                return
+            }
+        }
     }
 
     /// Executes the statement and returns the number of rows it changed (for DML).

@@ -14,6 +14,8 @@ final class DatabaseInstance: Sendable {
     /// Connections for sync runs, which write concurrently (each in its own transaction).
     let syncWriters: ConnectionPool
     let writeGate = WriteGate()
+    /// How many connections load a sync run's staging tables at once: one per DuckDB thread.
+    let loaderCount: Int
 
     /// Opens the file read-write (creating it and `_duckling`), or read-only for tools that must
     /// not change it; a read-only open needs the file to exist.
@@ -41,12 +43,28 @@ final class DatabaseInstance: Sendable {
         let setup = try database.connect()
         if !readOnly {
             try setup.execute("CREATE SCHEMA IF NOT EXISTS _duckling")
+            try Self.dropStagingTables(on: setup)
         }
+        // Sync runs write what they read from a source instance through `chunk_stream(token)`.
+        try setup.registerChunkStreamFunction()
         try setup.execute("SET lock_configuration = true")
         self.database = database
         self.readers = try ConnectionPool(database: database, size: readers, label: label + ".read")
         self.writer = try SerializedConnection(database: database, label: label + ".write")
+        self.loaderCount = engine.threads ?? ProcessInfo.processInfo.activeProcessorCount
         self.syncWriters = try ConnectionPool(database: database, size: max(1, engine.syncWorkers), label: label + ".sync")
+    }
+
+    /// Drops staging tables a sync run left behind when the process died while it loaded them
+    /// (no run is going while the instance opens).
+    static func dropStagingTables(on connection: Connection) throws {
+        let leftovers = try connection.query("""
+            SELECT table_name FROM duckdb_tables()
+            WHERE database_name = current_database() AND schema_name = 'main'
+              AND (starts_with(table_name, '_duckling_staging_') OR starts_with(table_name, '_duckling_delta_')
+                   OR starts_with(table_name, '_duckling_keys_'))
+            """).rows().compactMap { $0.first?.text }
+        for table in leftovers { try connection.execute("DROP TABLE IF EXISTS main.\(SQL.quoted(table))") }
     }
 
     /// `percentage` of physical memory, in DuckDB's notation.

@@ -110,6 +110,15 @@ public final class ManagedDatabase: Sendable {
         }
     }
 
+    /// Connections that load one sync run's staging tables side by side (one per DuckDB thread, so
+    /// the inserts compress in parallel). Taken inside ``withSyncWriter(_:)``, dropped when the run ends.
+    func loaderConnections() throws -> [SerializedConnection] {
+        let instance = try currentInstance()
+        return try (0..<instance.loaderCount).map { index in
+            try SerializedConnection(database: instance.database, label: "duckling.\(settings.id).load.\(index)")
+        }
+    }
+
     /// Read-pool use, for health and metrics; nil while the database is not open.
     public var poolUsage: PoolUsage? {
         state.withLock { $0.instance?.readers.usage }.map { PoolUsage(size: $0.size, inUse: $0.inUse, waiting: $0.waiting) }

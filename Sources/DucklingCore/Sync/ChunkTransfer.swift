@@ -1,52 +1,78 @@
-import AsyncAlgorithms
 import DuckDBKit
 
-/// Moves result chunks from source sessions into an appender on the main instance, reading the
-/// next batch while the last one is appended. Several readers (partitions) may feed one appender.
+/// Moves the rows of source reads into a table of the main instance with DuckDB's own operators
+/// on both sides: each read runs on its source session as
+/// `SELECT bool_and(chunk_sink(token, columns…)) FROM (read)`, which copies every chunk into a
+/// ``ChunkStream`` on the source's threads, in parallel, while the scan runs; on each loader
+/// connection of the main instance, `INSERT … SELECT * FROM chunk_stream(token)` takes chunks by
+/// reference, so the inserts compress and write side by side. Several reads (partitions) may feed
+/// the same stream.
 enum ChunkTransfer {
-    /// Chunks fetched by one job and appended by another. Safety: a fetched chunk owns its memory
-    /// (DuckDB copies the rows out of the result) and is used by one thread at a time.
-    struct Batch: @unchecked Sendable {
-        let chunks: [DataChunk]
-        let rows: Int
-    }
-
-    /// Reads `read` on `session` to its end and appends every row; returns the number of rows.
+    /// Reads every `reads` to its end into `table` (committed, with `columns` in order; nobody else
+    /// writes it), each loader inserting in its own transaction; returns the number of rows.
     static func run(
         _ reads: [(session: SourceSession, read: SourceRead)],
-        into writer: SerializedConnection,
-        appender: ConnectionBound<Appender>,
+        columns: [Column],
+        into table: String,
+        loaders: [SerializedConnection],
         interrupter: Interrupter,
         progress: @escaping @Sendable (Int) -> Void
     ) async throws -> Int {
-        let channel = AsyncChannel<Batch>()
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                defer { channel.finish() }
-                try await withThrowingTaskGroup(of: Void.self) { readers in
-                    for (session, read) in reads {
-                        readers.addTask { try await produce(read, on: session, into: channel, interrupter: interrupter) }
-                    }
-                    try await readers.waitForAll()
-                }
-            }
-            var total = 0
-            for await batch in channel {
-                try await writer.run(interrupter: interrupter) { duckdb in
-                    let appender = duckdb.unwrap(appender)
-                    for chunk in batch.chunks { try appender.append(chunk) }
-                }
-                total += batch.rows
-                progress(total)
-            }
-            try await group.waitForAll()
-            return total
+        let stream = try ChunkStream(columns: columns, capacity: 32, progress: progress)
+        // A reader waiting for room in the queue, or the insert waiting for a chunk, must not
+        // outlive an interruption.
+        let interruption = interrupter.whenInterrupted { reason in
+            stream.fail(DuckDBError(code: .interrupted, kind: .interrupt, message: reason == .timeout ? "INTERRUPT Error: time limit reached" : "INTERRUPT Error: Interrupted!"))
         }
+        defer { interrupter.remove(interruption) }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        try await withThrowingTaskGroup(of: Void.self) { readers in
+                            for (session, read) in reads {
+                                readers.addTask {
+                                    try await produce(read, columns: columns, on: session, into: stream, interrupter: interrupter)
+                                }
+                            }
+                            try await readers.waitForAll()
+                        }
+                        stream.finish()
+                    } catch {
+                        stream.fail(error)
+                        throw error
+                    }
+                }
+                // Each loader inserts the chunks it takes in its own transaction, so they compress
+                // and write in parallel; the caller's table is committed and not yet read by anyone.
+                for loader in loaders {
+                    group.addTask {
+                        do {
+                            try await loader.run(interrupter: interrupter) { duckdb in
+                                try duckdb.execute("INSERT INTO main.\(SQL.quoted(table)) SELECT * FROM chunk_stream(\(SQL.literal(stream.token)))")
+                            }
+                        } catch {
+                            stream.fail(error)
+                            throw error
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            // The first failure is the cause; the other side only saw the stream end because of it.
+            throw stream.error ?? error
+        }
+        let total = stream.rowsDelivered
+        progress(total)
+        return total
     }
 
-    private static func produce(_ read: SourceRead, on session: SourceSession, into channel: AsyncChannel<Batch>, interrupter: Interrupter) async throws {
-        let connection = session.connection
-        let result = try await connection.run(interrupter: interrupter) { duckdb in
+    /// Runs `read` on `session`, its rows going into `stream` as the source produces them.
+    private static func produce(
+        _ read: SourceRead, columns: [Column], on session: SourceSession, into stream: ChunkStream, interrupter: Interrupter
+    ) async throws {
+        try await session.connection.run(interrupter: interrupter) { duckdb in
             if read.source.kind == .postgres {
                 // Full reads split the table into ctid page ranges read in parallel; a read after a
                 // watermark must not, or PostgreSQL scans every range instead of using the index
@@ -54,24 +80,10 @@ enum ChunkTransfer {
                 try duckdb.execute("SET pg_use_ctid_scan = \(read.window == nil)")
             }
             let (sql, bindings) = read.statement()
-            let statement = try duckdb.prepare(sql)
+            let arguments = ([SQL.literal(stream.token)] + columns.map { SQL.quoted($0.name) }).joined(separator: ", ")
+            let statement = try duckdb.prepare("SELECT bool_and(chunk_sink(\(arguments))) FROM (\n\(sql)\n) AS _duckling_read")
             try statement.bind(bindings)
-            return connection.bind(try statement.execute(streaming: true), to: duckdb)
-        }
-        while true {
-            let batch = try await connection.run(interrupter: interrupter) { duckdb -> Batch? in
-                let result = duckdb.unwrap(result)
-                var chunks: [DataChunk] = []
-                var rows = 0
-                while rows < 65_536, let chunk = try result.nextChunk() {
-                    chunks.append(chunk)
-                    rows += chunk.count
-                }
-                return chunks.isEmpty ? nil : Batch(chunks: chunks, rows: rows)
-            }
-            guard let batch else { return }
-            await channel.send(batch)
-            try Task.checkCancellation()
+            try statement.run()
         }
     }
 }

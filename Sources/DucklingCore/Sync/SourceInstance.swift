@@ -23,6 +23,8 @@ final class SourceInstance: Sendable {
             // A copy does not keep the source's row order, and without it DuckDB streams results
             // through a cheaper buffer (the ordered one polls under a lock while it refills).
             additionalSettings: ["preserve_insertion_order": "false"]))
+        // Reads hand their rows to the main instance through `chunk_sink(token, …)`.
+        try database.connect().registerChunkSinkFunction()
         self.control = try SerializedConnection(database: database, label: "duckling.sources.control")
         self.redactor = redactor
 

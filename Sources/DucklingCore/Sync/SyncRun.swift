@@ -94,74 +94,108 @@ struct SyncRun: Sendable {
         }
     }
 
+    /// Loads every sub-table into staging tables, then applies them with the run's state in one
+    /// transaction. The staging tables are committed as they load (several connections insert into
+    /// each at once, which one transaction could not), but nothing reads them: the live tables
+    /// change only in the final transaction, and a failed run drops what it staged.
     private func write(coordinator: SourceSession, partitionSessions: SessionList) async throws -> Outcome {
         try await database.withSyncWriter { writer in
-            try await writer.run(interrupter: interrupter) { try $0.execute("BEGIN TRANSACTION") }
+            let loaders = try database.loaderConnections()
+            var loads: [Load] = []
             do {
-                var state = previous
-                var rowsRead = 0
-                var anyFull = false
-                var truncated = false
-                var reconciled: Bool? = true
-                var primaryRows = 0
-                for (index, sub) in subTables.enumerated() {
-                    let moved = try await sync(sub, coordinator: coordinator, writer: writer, watermark: previous.watermarks[sub.name],
-                                               partitionSessions: partitionSessions)
-                    rowsRead += moved.rowsRead
-                    anyFull = anyFull || moved.full
-                    truncated = truncated || moved.truncated
-                    if let watermark = moved.watermark { state.watermarks[sub.name] = watermark } else { state.watermarks[sub.name] = nil }
-                    reconciled = combine(reconciled, moved.reconciled)
-                    if index == 0 { primaryRows = moved.rows }
+                for sub in subTables {
+                    loads.append(try await load(sub, coordinator: coordinator, writer: writer, loaders: loaders,
+                                                watermark: previous.watermarks[sub.name], partitionSessions: partitionSessions))
                 }
-                if case .split = dataset.shape { try await createJoinedView(writer) }
-                let finished = Date()
-                state.syncType = anyFull ? "full" : "incremental"
-                if anyFull { state.lastFull = finished } else {
-                    state.lastIncremental = finished
-                    state.incrementalRows = rowsRead
-                }
-                state.rows = primaryRows
-                state.truncated = truncated
-                state.reconciled = reconciled
-                state.lastError = nil
-                state.consecutiveFailures = 0
-                state.forceFull = false
-                state.lastRunID = runID
-                state.lastStatus = "succeeded"
-                state.lastAttempt = started
-                state.durationMs = Int(finished.timeIntervalSince(started) * 1000)
-                let committed = state
-                let readCount = rowsRead
-                try await writer.run(interrupter: interrupter) { [dataset, runID] duckdb in
-                    try SyncStateStore.recordSuccess(
-                        dataset: dataset.name, state: committed, watermarkColumn: dataset.incrementalColumn, runID: runID,
-                        rowsRead: readCount, finishedAt: finished, on: duckdb)
-                    try duckdb.execute("COMMIT")
-                }
-                return Outcome(state: committed, rowsRead: rowsRead)
+                return try await apply(loads, writer: writer)
             } catch {
-                // A fresh interrupter: the run's own may have fired, and the rollback must happen.
-                try? await writer.run { $0.rollbackIfInTransaction() }
+                // A fresh interrupter: the run's own may have fired, and the cleanup must happen.
+                let staged = loads.flatMap(\.stagedTables) + subTables.flatMap(stagingNames)
+                try? await writer.run { duckdb in
+                    duckdb.rollbackIfInTransaction()
+                    for table in Set(staged) { try duckdb.execute("DROP TABLE IF EXISTS main.\(SQL.quoted(table))") }
+                }
                 throw error
             }
         }
     }
 
-    private struct Moved {
-        var rowsRead: Int
+    /// Applies the staged sub-tables and records the run, all in one transaction.
+    private func apply(_ loads: [Load], writer: SerializedConnection) async throws -> Outcome {
+        try await writer.run(interrupter: interrupter) { try $0.execute("BEGIN TRANSACTION") }
+        var state = previous
+        var rowsRead = 0
+        var reconciled: Bool? = true
+        var primaryRows = 0
+        for (index, load) in loads.enumerated() {
+            let applied = try await apply(load, writer: writer)
+            rowsRead += load.rowsRead
+            state.watermarks[load.sub.name] = applied.watermark
+            reconciled = combine(reconciled, applied.reconciled)
+            if index == 0 { primaryRows = applied.rows }
+        }
+        if case .split = dataset.shape { try await createJoinedView(writer) }
+        let anyFull = loads.contains { !$0.incremental }
+        let finished = Date()
+        state.syncType = anyFull ? "full" : "incremental"
+        if anyFull { state.lastFull = finished } else {
+            state.lastIncremental = finished
+            state.incrementalRows = rowsRead
+        }
+        state.rows = primaryRows
+        state.truncated = loads.contains(where: \.truncated)
+        state.reconciled = reconciled
+        state.lastError = nil
+        state.consecutiveFailures = 0
+        state.forceFull = false
+        state.lastRunID = runID
+        state.lastStatus = "succeeded"
+        state.lastAttempt = started
+        state.durationMs = Int(finished.timeIntervalSince(started) * 1000)
+        let committed = state
+        let readCount = rowsRead
+        try await writer.run(interrupter: interrupter) { [dataset, runID] duckdb in
+            try SyncStateStore.recordSuccess(
+                dataset: dataset.name, state: committed, watermarkColumn: dataset.incrementalColumn, runID: runID,
+                rowsRead: readCount, finishedAt: finished, on: duckdb)
+            try duckdb.execute("COMMIT")
+        }
+        return Outcome(state: committed, rowsRead: rowsRead)
+    }
+
+    /// One sub-table read into its staging table, waiting to be applied.
+    private struct Load {
+        let sub: SubTable
+        let columns: [Column]
+        let incremental: Bool
+        /// `_duckling_staging_{name}` (full) or `_duckling_delta_{name}` (incremental).
+        let stage: String
+        let rowsRead: Int
+        let truncated: Bool
+        /// With `primary_key_diff` on an incremental run: the table of every key at the source, and their number.
+        var keys: (table: String, count: Int)?
+
+        var stagedTables: [String] { [stage] + (keys.map { [$0.table] } ?? []) }
+    }
+
+    /// What applying a load left in the live table.
+    private struct Applied {
         var rows: Int
-        var full: Bool
-        var truncated: Bool
         var watermark: Watermark?
         var reconciled: Bool?
     }
 
-    /// Reads one sub-table and applies it to its table in the open transaction.
-    private func sync(
-        _ sub: SubTable, coordinator: SourceSession, writer: SerializedConnection, watermark: Watermark?,
-        partitionSessions: SessionList
-    ) async throws -> Moved {
+    /// The staging tables a sub-table may use, for the cleanup after a failure.
+    private func stagingNames(_ sub: SubTable) -> [String] {
+        ["_duckling_staging_\(sub.name)", "_duckling_delta_\(sub.name)", "_duckling_keys_\(sub.name)"]
+    }
+
+    /// Reads one sub-table from the source into its staging table (and, for `primary_key_diff`,
+    /// every source key into a key table), on the run's loader connections.
+    private func load(
+        _ sub: SubTable, coordinator: SourceSession, writer: SerializedConnection, loaders: [SerializedConnection],
+        watermark: Watermark?, partitionSessions: SessionList
+    ) async throws -> Load {
         var read = SourceRead(origin: sub.origin, source: source, catalog: coordinator.catalog)
         let columns = try await describe(read, on: coordinator)
         if let column = dataset.incrementalColumn, !columns.contains(where: { $0.name == column }) {
@@ -181,24 +215,53 @@ struct SyncRun: Sendable {
             read.limit = cap
             read.orderColumn = dataset.incrementalColumn
         }
-
         let stage = incremental ? "_duckling_delta_\(sub.name)" : "_duckling_staging_\(sub.name)"
-        let definition = columns.map { "\(SQL.quoted($0.name)) \($0.type.sqlName)" }.joined(separator: ", ")
-        let appender = try await writer.run(interrupter: interrupter) { duckdb in
-            try duckdb.execute("DROP TABLE IF EXISTS main.\(SQL.quoted(stage)); CREATE TABLE main.\(SQL.quoted(stage)) (\(definition))")
-            return writer.bind(try duckdb.appender(table: stage), to: duckdb)
-        }
         let readers = try await partitionReaders(read, columns: columns, coordinator: coordinator, partitionSessions: partitionSessions)
         let readStarted = ContinuousClock.now
-        let rowsRead = try await ChunkTransfer.run(readers, into: writer, appender: appender, interrupter: interrupter, progress: progress)
-        try await writer.run(interrupter: interrupter) { try $0.unwrap(appender).close() }
-        let applyStarted = ContinuousClock.now
+        let rowsRead = try await transfer(readers, columns: columns, into: stage, writer: writer, loaders: loaders, progress: progress)
+        logger.debug("sync phase", metadata: [
+            "duckling.table": .string(sub.name), "duckling.mode": .string(incremental ? "incremental" : "full"),
+            "duckling.rows_read": .stringConvertible(rowsRead), "duckling.readers": .stringConvertible(readers.count),
+            "duckling.read_ms": .stringConvertible((ContinuousClock.now - readStarted).milliseconds),
+        ])
+        var load = Load(sub: sub, columns: columns, incremental: incremental, stage: stage, rowsRead: rowsRead,
+                        truncated: dataset.maxSyncRows.map { rowsRead >= $0 } ?? false)
+        if dataset.deleteDetection == .primaryKeyDiff && !sub.primaryKey.isEmpty && incremental {
+            // Every key at the source, from the same snapshot.
+            var keysRead = read
+            keysRead.window = nil
+            keysRead.limit = nil
+            keysRead.orderColumn = nil
+            keysRead.selecting = "DISTINCT \(sub.primaryKey.map(SQL.quoted).joined(separator: ", "))"
+            let keyColumns = try await describe(keysRead, on: coordinator)
+            let table = "_duckling_keys_\(sub.name)"
+            let count = try await transfer([(coordinator, keysRead)], columns: keyColumns, into: table, writer: writer, loaders: loaders) { _ in }
+            load.keys = (table, count)
+        }
+        return load
+    }
 
+    /// Creates `table` (committed) and fills it from `reads` through all the loaders at once.
+    private func transfer(
+        _ reads: [(session: SourceSession, read: SourceRead)], columns: [Column], into table: String,
+        writer: SerializedConnection, loaders: [SerializedConnection], progress: @escaping @Sendable (Int) -> Void
+    ) async throws -> Int {
+        let definition = columns.map { "\(SQL.quoted($0.name)) \($0.type.sqlName)" }.joined(separator: ", ")
+        try await writer.run(interrupter: interrupter) { duckdb in
+            try duckdb.execute("CREATE OR REPLACE TABLE main.\(SQL.quoted(table)) (\(definition))")
+        }
+        return try await ChunkTransfer.run(reads, columns: columns, into: table, loaders: loaders, interrupter: interrupter, progress: progress)
+    }
+
+    /// Applies one load to its live table inside the run's transaction.
+    private func apply(_ load: Load, writer: SerializedConnection) async throws -> Applied {
+        let sub = load.sub
         let target = "main.\(SQL.quoted(sub.name))"
-        let staged = "main.\(SQL.quoted(stage))"
+        let staged = "main.\(SQL.quoted(load.stage))"
         let softDeleted = dataset.softDeleteColumn.map { "WHERE \(SQL.quoted($0)) IS TRUE" }
+        let applyStarted = ContinuousClock.now
         let (rows, maximum): (Int, DuckDBValue?) = try await writer.run(interrupter: interrupter) { [dataset] duckdb in
-            if incremental {
+            if load.incremental {
                 if !sub.primaryKey.isEmpty {
                     let matches = sub.primaryKey.map { "\(target).\(SQL.quoted($0)) = \(staged).\(SQL.quoted($0))" }.joined(separator: " AND ")
                     try duckdb.execute("DELETE FROM \(target) USING \(staged) WHERE \(matches)")
@@ -209,61 +272,26 @@ struct SyncRun: Sendable {
                 if let softDeleted { try duckdb.execute("DELETE FROM \(staged) \(softDeleted)") }
                 try duckdb.execute("DROP TABLE IF EXISTS \(target); ALTER TABLE \(staged) RENAME TO \(SQL.quoted(sub.name))")
             }
+            if let keys = load.keys {
+                let table = "main.\(SQL.quoted(keys.table))"
+                let matches = sub.primaryKey.map { "\(table).\(SQL.quoted($0)) = \(target).\(SQL.quoted($0))" }.joined(separator: " AND ")
+                try duckdb.execute("DELETE FROM \(target) WHERE NOT EXISTS (SELECT 1 FROM \(table) WHERE \(matches)); DROP TABLE \(table)")
+            }
             let count = try duckdb.query("SELECT count(*) FROM \(target)").scalar()
             let maximum = try dataset.incrementalColumn.map { try duckdb.query("SELECT max(\(SQL.quoted($0))) FROM \(target)").scalar() ?? .null }
             guard case .bigint(let rows) = count else { throw SyncError.invalidData("could not count \(sub.name)") }
             return (Int(rows), maximum)
         }
-
-        logger.debug("sync phase", metadata: [
-            "duckling.table": .string(sub.name), "duckling.mode": .string(incremental ? "incremental" : "full"),
-            "duckling.rows_read": .stringConvertible(rowsRead), "duckling.readers": .stringConvertible(readers.count),
-            "duckling.read_ms": .stringConvertible((applyStarted - readStarted).milliseconds),
-            "duckling.apply_ms": .stringConvertible((ContinuousClock.now - applyStarted).milliseconds),
+        logger.debug("sync apply", metadata: [
+            "duckling.table": .string(sub.name), "duckling.apply_ms": .stringConvertible((ContinuousClock.now - applyStarted).milliseconds),
         ])
-        var moved = Moved(rowsRead: rowsRead, rows: rows, full: !incremental, truncated: dataset.maxSyncRows.map { rowsRead >= $0 } ?? false,
-                          watermark: nil, reconciled: nil)
-        if !incremental && !moved.truncated && dataset.softDeleteColumn == nil { moved.reconciled = rows == rowsRead }
-        if dataset.deleteDetection == .primaryKeyDiff && !sub.primaryKey.isEmpty && incremental {
-            let sourceKeys = try await removeDeleted(sub, read: read, coordinator: coordinator, writer: writer)
-            moved.rows = try await writer.run(interrupter: interrupter) { duckdb -> Int in
-                guard case .bigint(let rows) = try duckdb.query("SELECT count(*) FROM \(target)").scalar() else { return 0 }
-                return Int(rows)
-            }
-            moved.reconciled = dataset.softDeleteColumn == nil ? moved.rows == sourceKeys : nil
+        var applied = Applied(rows: rows, watermark: nil, reconciled: nil)
+        if !load.incremental && !load.truncated && dataset.softDeleteColumn == nil { applied.reconciled = rows == load.rowsRead }
+        if let keys = load.keys { applied.reconciled = dataset.softDeleteColumn == nil ? rows == keys.count : nil }
+        if let column = dataset.incrementalColumn, let maximum, let type = load.columns.first(where: { $0.name == column })?.type {
+            applied.watermark = Watermark(maximum, type: type)
         }
-        if let column = dataset.incrementalColumn, let maximum, let type = columns.first(where: { $0.name == column })?.type {
-            moved.watermark = Watermark(maximum, type: type)
-        }
-        return moved
-    }
-
-    /// Reads every key at the source (same snapshot) and deletes copied rows whose key is gone;
-    /// returns the number of source keys.
-    private func removeDeleted(_ sub: SubTable, read: SourceRead, coordinator: SourceSession, writer: SerializedConnection) async throws -> Int {
-        var keysRead = read
-        keysRead.window = nil
-        keysRead.limit = nil
-        keysRead.orderColumn = nil
-        let keyList = sub.primaryKey.map(SQL.quoted).joined(separator: ", ")
-        keysRead.selecting = "DISTINCT \(keyList)"
-        let keyColumns = try await describe(keysRead, on: coordinator)
-        let table = "_duckling_keys_\(sub.name)"
-        let definition = keyColumns.map { "\(SQL.quoted($0.name)) \($0.type.sqlName)" }.joined(separator: ", ")
-        let appender = try await writer.run(interrupter: interrupter) { duckdb in
-            try duckdb.execute("DROP TABLE IF EXISTS main.\(SQL.quoted(table)); CREATE TABLE main.\(SQL.quoted(table)) (\(definition))")
-            return writer.bind(try duckdb.appender(table: table), to: duckdb)
-        }
-        keysRead.selecting = "DISTINCT \(keyList)"
-        let count = try await ChunkTransfer.run([(coordinator, keysRead)], into: writer, appender: appender, interrupter: interrupter) { _ in }
-        let target = "main.\(SQL.quoted(sub.name))"
-        let keys = "main.\(SQL.quoted(table))"
-        try await writer.run(interrupter: interrupter) { duckdb in
-            try duckdb.unwrap(appender).close()
-            let matches = sub.primaryKey.map { "\(keys).\(SQL.quoted($0)) = \(target).\(SQL.quoted($0))" }.joined(separator: " AND ")
-            try duckdb.execute("DELETE FROM \(target) WHERE NOT EXISTS (SELECT 1 FROM \(keys) WHERE \(matches)); DROP TABLE \(keys)")
-        }
-        return count
+        return applied
     }
 
     /// One reader, or one per partition of `partition_column` (integers), all on one snapshot.
