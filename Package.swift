@@ -82,7 +82,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SyncReference",
-            dependencies: ["DuckDBKit"],
+            dependencies: ["CDuckDB"],
             path: "bench/sync/Sources",
             swiftSettings: swiftSettings
         ),

@@ -27,7 +27,26 @@ final class SourceInstance: Sendable {
         try database.connect().registerChunkSinkFunction()
         self.control = try SerializedConnection(database: database, label: "duckling.sources.control")
         self.redactor = redactor
+    }
 
+    /// Starts loading the scanner extensions of `kinds` in the background, so the first run does
+    /// not wait for it (loading checks each extension's signature over tens of megabytes). A run's
+    /// attach queues behind the load; a failure here is reported by that attach.
+    func preload(_ kinds: Set<SourceSettings.Kind>) {
+        for kind in kinds {
+            control.schedule { connection in
+                _ = try? connection.execute("LOAD \(Self.scanner(of: kind))")
+            }
+        }
+    }
+
+    /// The scanner extension of a kind of source, which is also its `ATTACH` type.
+    private static func scanner(of kind: SourceSettings.Kind) -> String {
+        switch kind {
+        case .postgres: "postgres"
+        case .mysql: "mysql"
+        case .sqlite: "sqlite"
+        }
     }
 
     /// Attaches `source` read-only for one run, under a name of its own. Each run attaches afresh:
@@ -38,16 +57,17 @@ final class SourceInstance: Sendable {
     /// (``applicationName(for:)``), so its statements can be found and cancelled.
     func attach(_ source: SourceSettings, for runID: String, timeoutSeconds: Int) async throws -> String {
         let catalog = "source_\(source.name)_\(runID.prefix(8))"
-        let (type, extensionName, url) = switch source.kind {
-        case .postgres: ("postgres", "postgres", Self.postgresURL(source.url.value, runID: runID, timeoutSeconds: timeoutSeconds))
-        case .mysql: ("mysql", "mysql", source.url.value)
-        case .sqlite: ("sqlite", "sqlite", String(source.url.value.dropFirst("sqlite:".count)))
+        let url = switch source.kind {
+        case .postgres: Self.postgresURL(source.url.value, runID: runID, timeoutSeconds: timeoutSeconds)
+        case .mysql: source.url.value
+        case .sqlite: String(source.url.value.dropFirst("sqlite:".count))
         }
+        let scanner = Self.scanner(of: source.kind)
         let redactor = self.redactor
         do {
             try await control.run { connection in
-                try connection.execute("LOAD \(extensionName)")
-                try connection.execute("ATTACH \(SQL.literal(url)) AS \(SQL.quoted(catalog)) (TYPE \(type), READ_ONLY)")
+                try connection.execute("LOAD \(scanner)")
+                try connection.execute("ATTACH \(SQL.literal(url)) AS \(SQL.quoted(catalog)) (TYPE \(scanner), READ_ONLY)")
             }
         } catch let error as DuckDBError {
             throw SyncError.source(redactor.redact(error.message))

@@ -38,7 +38,10 @@ public final class SyncEngine: Sendable {
             (sources, setupError) = (nil, nil)
         } else {
             do {
-                (sources, setupError) = (try SourceInstance(engine: engine, redactor: redactor), nil)
+                let sources = try SourceInstance(engine: engine, redactor: redactor)
+                let used = Set(database.settings.datasets.compactMap { database.settings.source($0.source)?.kind })
+                sources.preload(used)
+                (self.sources, setupError) = (sources, nil)
             } catch {
                 (sources, setupError) = (nil, redactor.redact(String(describing: error)))
             }
