@@ -31,6 +31,7 @@ public struct DucklingServices: Sendable {
         self.registry = registry
         self.queries = QueryService(registry: registry, settings: configuration.query, logger: logger, metricsFactory: factory)
         let engines = registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, logger: logger) }
+        for engine in engines { engine.preloadSources() }
         self.syncScheduler = SyncScheduler(engines: engines, logger: logger)
         var backups: [String: BackupService] = [:]
         var backupSetupErrors: [String: String] = [:]

@@ -38,10 +38,7 @@ public final class SyncEngine: Sendable {
             (sources, setupError) = (nil, nil)
         } else {
             do {
-                let sources = try SourceInstance(engine: engine, redactor: redactor)
-                let used = Set(database.settings.datasets.compactMap { database.settings.source($0.source)?.kind })
-                sources.preload(used)
-                (self.sources, setupError) = (sources, nil)
+                (sources, setupError) = (try SourceInstance(engine: engine, redactor: redactor), nil)
             } catch {
                 (sources, setupError) = (nil, redactor.redact(String(describing: error)))
             }
@@ -49,6 +46,12 @@ public final class SyncEngine: Sendable {
     }
 
     var settings: DatabaseSettings { database.settings }
+
+    /// Starts loading the scanner extensions the datasets need, in the background (it takes a
+    /// noticeable part of a small run), so that it overlaps opening the database.
+    public func preloadSources() {
+        sources?.preload(Set(settings.datasets.compactMap { settings.source($0.source)?.kind }))
+    }
 
     /// Creates the metadata tables, loads what earlier runs recorded, marks runs a crash cut off,
     /// and plans the first runs: now for datasets synced at startup, else after their interval.
