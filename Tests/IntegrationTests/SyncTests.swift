@@ -107,6 +107,39 @@ import Testing
         }
     }
 
+    @Test func softDeletedRowsLeaveTheCopyAndTheWatermarkMovesPastThem() async throws {
+        let table = SyncFixture.uniqueName("accounts")
+        try TestEnvironment.psql("""
+            CREATE TABLE \(table) (id int PRIMARY KEY, deleted boolean, updated_at timestamptz NOT NULL);
+            INSERT INTO \(table) SELECT g, g = 3, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 10) g;
+            """)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: """
+            accounts: { source: pg, table: \(table), primary_key: [id], incremental_column: updated_at, soft_delete_column: deleted }
+            """)
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            _ = try await SyncFixture.sync(server, "accounts")
+            #expect(try await SyncFixture.copyRows(server, "SELECT list(id ORDER BY id)::VARCHAR FROM accounts") == [[.varchar("[1, 2, 4, 5, 6, 7, 8, 9, 10]")]])
+
+            // A row soft-deleted at the source leaves the copy; a new one with NULL stays.
+            try TestEnvironment.psql("""
+                UPDATE \(table) SET deleted = true, updated_at = '2024-01-02 00:00:00+00' WHERE id = 5;
+                INSERT INTO \(table) VALUES (11, NULL, '2024-01-02 00:00:00+00');
+                """)
+            var result = try await SyncFixture.sync(server, "accounts")
+            #expect(result["sync_type"] as? String == "incremental")
+            #expect(try await SyncFixture.copyRows(server, "SELECT list(id ORDER BY id)::VARCHAR FROM accounts") == [[.varchar("[1, 2, 4, 6, 7, 8, 9, 10, 11]")]])
+            #expect(try await SyncFixture.status(server, "accounts")["watermarks"] as? [String: String] == ["accounts": "2024-01-02 00:00:00+00"])
+
+            // When the newest change is a soft delete, the watermark still moves past it.
+            try TestEnvironment.psql("UPDATE \(table) SET deleted = true, updated_at = '2024-01-03 00:00:00+00' WHERE id = 6")
+            result = try await SyncFixture.sync(server, "accounts")
+            #expect(result["rows"] as? Int == 8)
+            #expect(try await SyncFixture.copyRows(server, "SELECT count(*) FILTER (WHERE id = 6), count(*) FILTER (WHERE deleted) FROM accounts") == [[.bigint(0), .bigint(0)]])
+            #expect(try await SyncFixture.status(server, "accounts")["watermarks"] as? [String: String] == ["accounts": "2024-01-03 00:00:00+00"])
+        }
+    }
+
     @Test func splitQueriesBecomeTwoTablesAndAViewThatKeepsDatasetsWithoutResults() async throws {
         let traces = SyncFixture.uniqueName("traces"), metrics = SyncFixture.uniqueName("metrics")
         try TestEnvironment.psql("""

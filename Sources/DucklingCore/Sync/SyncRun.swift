@@ -258,18 +258,29 @@ struct SyncRun: Sendable {
         let sub = load.sub
         let target = "main.\(SQL.quoted(sub.name))"
         let staged = "main.\(SQL.quoted(load.stage))"
-        let softDeleted = dataset.softDeleteColumn.map { "WHERE \(SQL.quoted($0)) IS TRUE" }
+        let softDeleted = dataset.softDeleteColumn.map { "\(SQL.quoted($0)) IS TRUE" }
+        let previousWatermark = load.incremental ? previous.watermarks[sub.name] : nil
         let applyStarted = ContinuousClock.now
         let (rows, maximum): (Int, DuckDBValue?) = try await writer.run(interrupter: interrupter) { [dataset] duckdb in
+            var maximum: DuckDBValue?
             if load.incremental {
+                // The copy's other rows have not changed since the last run, whose highest value is
+                // the previous watermark: the new one comes from the delta, not from a scan of the copy.
+                if let column = dataset.incrementalColumn, let previousWatermark {
+                    let previousValue = previousWatermark.duckdbExpression(parameter: 1, lookbackSeconds: 0)
+                    maximum = try duckdb.query(
+                        "SELECT greatest(coalesce(max(\(SQL.quoted(column))), \(previousValue)), \(previousValue)) FROM \(staged)",
+                        [.varchar(previousWatermark.value)]).scalar() ?? .null
+                }
                 if !sub.primaryKey.isEmpty {
                     let matches = sub.primaryKey.map { "\(target).\(SQL.quoted($0)) = \(staged).\(SQL.quoted($0))" }.joined(separator: " AND ")
                     try duckdb.execute("DELETE FROM \(target) USING \(staged) WHERE \(matches)")
                 }
-                try duckdb.execute("INSERT INTO \(target) BY NAME SELECT * FROM \(staged); DROP TABLE \(staged)")
-                if let softDeleted { try duckdb.execute("DELETE FROM \(target) \(softDeleted)") }
+                // A soft-deleted row's old version went with the delete; the copy never holds one.
+                let kept = softDeleted.map { " WHERE NOT (\($0))" } ?? ""
+                try duckdb.execute("INSERT INTO \(target) BY NAME SELECT * FROM \(staged)\(kept); DROP TABLE \(staged)")
             } else {
-                if let softDeleted { try duckdb.execute("DELETE FROM \(staged) \(softDeleted)") }
+                if let softDeleted { try duckdb.execute("DELETE FROM \(staged) WHERE \(softDeleted)") }
                 try duckdb.execute("DROP TABLE IF EXISTS \(target); ALTER TABLE \(staged) RENAME TO \(SQL.quoted(sub.name))")
             }
             if let keys = load.keys {
@@ -278,7 +289,9 @@ struct SyncRun: Sendable {
                 try duckdb.execute("DELETE FROM \(target) WHERE NOT EXISTS (SELECT 1 FROM \(table) WHERE \(matches)); DROP TABLE \(table)")
             }
             let count = try duckdb.query("SELECT count(*) FROM \(target)").scalar()
-            let maximum = try dataset.incrementalColumn.map { try duckdb.query("SELECT max(\(SQL.quoted($0))) FROM \(target)").scalar() ?? .null }
+            if maximum == nil, let column = dataset.incrementalColumn {
+                maximum = try duckdb.query("SELECT max(\(SQL.quoted(column))) FROM \(target)").scalar() ?? .null
+            }
             guard case .bigint(let rows) = count else { throw SyncError.invalidData("could not count \(sub.name)") }
             return (Int(rows), maximum)
         }
