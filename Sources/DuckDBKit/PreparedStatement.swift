@@ -131,7 +131,11 @@ public final class PreparedStatement {
             throw DuckDBError(code: .executionFailed, reportedAs: message, sql: sql)
         }
         try connection.checkCancellation()
-        if let pending { Self.runTasks(of: pending) }
+        // The result of a failed task loses the error's type, which the pending result's message keeps.
+        if let pending, Self.runTasks(of: pending) == DUCKDB_PENDING_ERROR {
+            let message = duckdb_pending_error(pending).map { String(cString: $0) } ?? "the statement failed"
+            throw DuckDBError(code: .executionFailed, reportedAs: message, sql: sql)
+        }
         var result = duckdb_result()
         guard duckdb_execute_pending(pending, &result) == DuckDBSuccess else {
             let error = DuckDBError.fromEngine(
@@ -145,28 +149,38 @@ public final class PreparedStatement {
         return QueryResult(result: result, connection: connection, sql: sql)
     }
 
-    /// Runs the statement's tasks on this thread until its result is ready or it failed
-    /// (`duckdb_execute_pending` then reports which). DuckDB's own loop spins while the remaining
-    /// tasks run on its worker threads; this one yields, then sleeps briefly, so a statement
-    /// waiting for other threads does not take a core from them.
-    private static func runTasks(of pending: duckdb_pending_result) {
-        var idle = 0
+    /// Runs the statement's tasks on this thread until its result is ready (or blocked, which
+    /// `duckdb_execute_pending` waits out) or it failed; returns the last state. DuckDB's own loop
+    /// spins while the remaining tasks run on its worker threads; this one yields for up to 200 µs
+    /// (short waits, as in small queries, stay as quick as spinning), then sleeps 50 µs doubling to
+    /// 800 µs, so a statement waiting long for other threads does not take a core from them.
+    private static func runTasks(of pending: duckdb_pending_result) -> duckdb_pending_state {
+        var idleSince: UInt64?
+        var sleeps = 0
         while true {
             switch duckdb_pending_execute_task(pending) {
             case DUCKDB_PENDING_RESULT_NOT_READY:
-                idle = 0
+                idleSince = nil
+                sleeps = 0
             case DUCKDB_PENDING_NO_TASKS_AVAILABLE:
-                idle += 1
-                if idle <= 16 {
+                let now = monotonicNanoseconds()
+                if now - (idleSince ?? now) < 200_000 {
+                    if idleSince == nil { idleSince = now }
                     sched_yield()
                 } else {
-                    // 50 µs, doubling up to 800 µs.
-                    usleep(useconds_t(50 << min(idle - 17, 4)))
+                    usleep(useconds_t(50 << min(sleeps, 4)))
+                    sleeps += 1
                 }
-            default:
-                return
+            case let state:
+                return state
             }
         }
+    }
+
+    private static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// Executes the statement and returns the number of rows it changed (for DML).
