@@ -12,6 +12,9 @@ import Testing
             + SyncFixture.copyRows(server, "SELECT sub_table, value FROM _duckling.sync_watermarks ORDER BY ALL")
     }
 
+    /// The staging tables (`_duckling_staging_…`, `_duckling_delta_…`, `_duckling_keys_…`) in the copy.
+    private let stagingTableCount = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND starts_with(table_name, '_duckling_')"
+
     @Test func aFailingSourceQueryChangesNothingAndIsRecorded() async throws {
         let table = SyncFixture.uniqueName("src")
         try TestEnvironment.psql("""
@@ -97,6 +100,7 @@ import Testing
             #expect(result["status"] as? String == "failed")
             #expect((result["error"] as? String)?.contains("statement timeout") == true, "\(result)")
             #expect(try await snapshot(server, "slow_dataset") == before)
+            #expect(try await SyncFixture.copyRows(server, stagingTableCount) == [[.bigint(0)]], "the failed run left staging tables")
         }
     }
 
@@ -132,6 +136,7 @@ import Testing
             try TestEnvironment.postgres("start")
             #expect(status["state"] as? String == "error", "\(status)")
             #expect(try await snapshot(server, "big") == before)
+            #expect(try await SyncFixture.copyRows(server, stagingTableCount) == [[.bigint(0)]], "the failed run left staging tables")
             let result = try await SyncFixture.sync(server, "big")
             #expect(result["status"] as? String == "succeeded", "\(result)")
             let count = try await SyncFixture.count(server, "big")

@@ -58,13 +58,12 @@ final class DatabaseInstance: Sendable {
     /// Drops staging tables a sync run left behind when the process died while it loaded them
     /// (no run is going while the instance opens).
     static func dropStagingTables(on connection: Connection) throws {
-        let leftovers = try connection.query("""
-            SELECT table_name FROM duckdb_tables()
-            WHERE database_name = current_database() AND schema_name = 'main'
-              AND (starts_with(table_name, '_duckling_staging_') OR starts_with(table_name, '_duckling_delta_')
-                   OR starts_with(table_name, '_duckling_keys_'))
+        let tables = try connection.query("""
+            SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'
             """).rows().compactMap { $0.first?.text }
-        for table in leftovers { try connection.execute("DROP TABLE IF EXISTS main.\(SQL.quoted(table))") }
+        for table in tables where StagingTable.isStaging(table) {
+            try connection.execute("DROP TABLE main.\(SQL.quoted(table))")
+        }
     }
 
     /// `percentage` of physical memory, in DuckDB's notation.

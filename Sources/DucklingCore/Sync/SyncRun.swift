@@ -100,9 +100,10 @@ struct SyncRun: Sendable {
     /// change only in the final transaction, and a failed run drops what it staged.
     private func write(coordinator: SourceSession, partitionSessions: SessionList) async throws -> Outcome {
         try await database.withSyncWriter { writer in
-            let loaders = try database.loaderConnections()
-            var loads: [Load] = []
+            // Connecting is a DuckDB call: made on the writer's thread, not the cooperative pool.
+            let loaders = try await writer.run(interrupter: interrupter) { [database] _ in try database.loaderConnections() }
             do {
+                var loads: [Load] = []
                 for sub in subTables {
                     loads.append(try await load(sub, coordinator: coordinator, writer: writer, loaders: loaders,
                                                 watermark: previous.watermarks[sub.name], partitionSessions: partitionSessions))
@@ -110,10 +111,15 @@ struct SyncRun: Sendable {
                 return try await apply(loads, writer: writer)
             } catch {
                 // A fresh interrupter: the run's own may have fired, and the cleanup must happen.
-                let staged = loads.flatMap(\.stagedTables) + subTables.flatMap(stagingNames)
-                try? await writer.run { duckdb in
-                    duckdb.rollbackIfInTransaction()
-                    for table in Set(staged) { try duckdb.execute("DROP TABLE IF EXISTS main.\(SQL.quoted(table))") }
+                let staged = subTables.flatMap { StagingTable.all(of: $0.name) }
+                do {
+                    try await writer.run { duckdb in
+                        duckdb.rollbackIfInTransaction()
+                        for table in staged { try duckdb.execute("DROP TABLE IF EXISTS main.\(SQL.quoted(table))") }
+                    }
+                } catch let cleanup {
+                    // What is left is dropped when the file is next opened read-write.
+                    logger.warning("could not drop a failed sync's staging tables", metadata: ["duckling.error": "\(cleanup)"])
                 }
                 throw error
             }
@@ -168,14 +174,12 @@ struct SyncRun: Sendable {
         let sub: SubTable
         let columns: [Column]
         let incremental: Bool
-        /// `_duckling_staging_{name}` (full) or `_duckling_delta_{name}` (incremental).
+        /// ``StagingTable/full(_:)`` or ``StagingTable/delta(_:)`` of the sub-table.
         let stage: String
         let rowsRead: Int
         let truncated: Bool
         /// With `primary_key_diff` on an incremental run: the table of every key at the source, and their number.
         var keys: (table: String, count: Int)?
-
-        var stagedTables: [String] { [stage] + (keys.map { [$0.table] } ?? []) }
     }
 
     /// What applying a load left in the live table.
@@ -183,11 +187,6 @@ struct SyncRun: Sendable {
         var rows: Int
         var watermark: Watermark?
         var reconciled: Bool?
-    }
-
-    /// The staging tables a sub-table may use, for the cleanup after a failure.
-    private func stagingNames(_ sub: SubTable) -> [String] {
-        ["_duckling_staging_\(sub.name)", "_duckling_delta_\(sub.name)", "_duckling_keys_\(sub.name)"]
     }
 
     /// Reads one sub-table from the source into its staging table (and, for `primary_key_diff`,
@@ -215,7 +214,7 @@ struct SyncRun: Sendable {
             read.limit = cap
             read.orderColumn = dataset.incrementalColumn
         }
-        let stage = incremental ? "_duckling_delta_\(sub.name)" : "_duckling_staging_\(sub.name)"
+        let stage = incremental ? StagingTable.delta(sub.name) : StagingTable.full(sub.name)
         let readers = try await partitionReaders(read, columns: columns, coordinator: coordinator, partitionSessions: partitionSessions)
         let readStarted = ContinuousClock.now
         let rowsRead = try await transfer(readers, columns: columns, into: stage, writer: writer, loaders: loaders, progress: progress)
@@ -234,7 +233,7 @@ struct SyncRun: Sendable {
             keysRead.orderColumn = nil
             keysRead.selecting = "DISTINCT \(sub.primaryKey.map(SQL.quoted).joined(separator: ", "))"
             let keyColumns = try await describe(keysRead, on: coordinator)
-            let table = "_duckling_keys_\(sub.name)"
+            let table = StagingTable.keys(sub.name)
             let count = try await transfer([(coordinator, keysRead)], columns: keyColumns, into: table, writer: writer, loaders: loaders) { _ in }
             load.keys = (table, count)
         }
