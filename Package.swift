@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DucklingHTTPTests",
-            dependencies: ["DucklingHTTP", "DuckDBKit", "DucklingTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["DucklingHTTP", "DucklingCore", "DuckDBKit", "DucklingTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

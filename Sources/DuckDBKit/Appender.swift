@@ -11,7 +11,7 @@ public final class Appender {
 
     init(connection: Connection, schema: String, table: String) throws {
         var appender: duckdb_appender?
-        let state = duckdb_appender_create_ext(connection.handle, nil, schema, table, &appender)
+        let state = duckdb_appender_create_ext(try connection.handle, nil, schema, table, &appender)
         guard state == DuckDBSuccess, appender != nil else {
             let message = appender.flatMap { duckdb_appender_error($0) }.map { String(cString: $0) }
                 ?? "Catalog Error: cannot append to \(schema).\(table)"

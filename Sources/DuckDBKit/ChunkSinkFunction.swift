@@ -43,7 +43,7 @@ enum ChunkSinkFunction {
 extension Connection {
     /// Makes `chunk_sink(token, …)` available to every connection of this database.
     public func registerChunkSinkFunction() throws {
-        try ChunkSinkFunction.register(on: handle)
+        try ChunkSinkFunction.register(on: try handle)
     }
 }
 

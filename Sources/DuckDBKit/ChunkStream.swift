@@ -18,6 +18,9 @@ public final class ChunkStream: @unchecked Sendable {
     public let columns: [Column]
     /// The table function's argument; random, so SQL of callers cannot guess a running stream.
     public let token: String
+    /// The connections (``Connection/connectionID``) whose statements may read the stream; on any
+    /// other, `chunk_stream` answers as for an unknown token, whatever the arguments.
+    let readers: Set<UInt64>
     /// How many of the reading statement's threads may read at once.
     let readerThreads: Int
     private let capacity: Int
@@ -42,7 +45,8 @@ public final class ChunkStream: @unchecked Sendable {
 
     /// Throws if a column's type cannot be made in DuckDB.
     public init(
-        columns: [Column], capacity: Int = 32, readerThreads: Int = 1, progress: (@Sendable (Int) -> Void)? = nil
+        columns: [Column], readableBy readers: Set<UInt64>, capacity: Int = 32, readerThreads: Int = 1,
+        progress: (@Sendable (Int) -> Void)? = nil
     ) throws {
         var types: [duckdb_logical_type?] = []
         do {
@@ -52,6 +56,7 @@ public final class ChunkStream: @unchecked Sendable {
             throw error
         }
         self.types = types
+        self.readers = readers
         self.progress = progress
         self.columns = columns
         self.capacity = max(1, capacity)

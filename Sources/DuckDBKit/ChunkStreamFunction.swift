@@ -30,7 +30,7 @@ enum ChunkStreamFunction {
 extension Connection {
     /// Makes `chunk_stream(token)` available to every connection of this database.
     public func registerChunkStreamFunction() throws {
-        try ChunkStreamFunction.register(on: handle)
+        try ChunkStreamFunction.register(on: try handle)
     }
 }
 
@@ -39,7 +39,12 @@ private func chunkStreamBind(_ info: duckdb_bind_info?) {
     var parameter = duckdb_bind_get_parameter(info, 0)
     defer { duckdb_destroy_value(&parameter) }
     let token = parameter.flatMap { duckdb_get_varchar($0) }.map { takeString($0) }
-    guard let token, let stream = ChunkStream.registered(token) else {
+    var context: duckdb_client_context?
+    duckdb_table_function_get_client_context(info, &context)
+    let caller = context.map { UInt64(duckdb_client_context_get_connection_id($0)) }
+    duckdb_destroy_client_context(&context)
+    // A statement on any connection but the stream's own readers learns nothing, not even that the token exists.
+    guard let token, let caller, let stream = ChunkStream.registered(token), stream.readers.contains(caller) else {
         duckdb_bind_set_error(info, "\(ChunkStreamFunction.name): no such stream")
         return
     }

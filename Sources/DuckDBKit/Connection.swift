@@ -2,10 +2,12 @@ internal import CDuckDB
 
 /// One DuckDB connection. Not thread-safe: use it from one thread at a time, which
 /// ``SerializedConnection`` guarantees by running all work on the connection's own queue.
-/// Only ``interrupt()`` may be called from another thread.
+///
+/// ``close()`` (or the last reference going) clears the statement cache and disconnects; every
+/// later use throws. Statements prepared here do not keep the connection alive.
 public final class Connection {
-    let handle: duckdb_connection
-    /// The database stays open at least as long as any of its connections.
+    private var raw: duckdb_connection?
+    /// The database object stays around at least as long as any of its connections.
     public let database: Database
     /// The job running on this connection, set by ``SerializedConnection``; its cancellation is checked
     /// before each statement starts executing and before each chunk is fetched.
@@ -14,26 +16,48 @@ public final class Connection {
     private var statementCache: [String: PreparedStatement] = [:]
 
     init(database: Database) throws {
-        var connection: duckdb_connection?
-        guard duckdb_connect(database.handle, &connection) == DuckDBSuccess, let connection else {
-            throw DuckDBError(code: .connectFailed, message: "duckdb_connect failed")
-        }
-        self.handle = connection
+        self.raw = try database.openConnection()
         self.database = database
     }
 
     deinit {
-        var handle: duckdb_connection? = self.handle
-        duckdb_disconnect(&handle)
+        close()
     }
 
-    /// Interrupts the statement running on this connection, if any. Safe from any thread.
-    public func interrupt() {
-        duckdb_interrupt(handle)
+    /// The DuckDB handle; throws once the connection is closed.
+    var handle: duckdb_connection {
+        get throws {
+            guard let raw else { throw DuckDBError(code: .connectFailed, message: "the connection is closed") }
+            return raw
+        }
+    }
+
+    public var isClosed: Bool { raw == nil }
+
+    /// DuckDB's id of this connection (unique within its database), which table functions see.
+    public var connectionID: UInt64 {
+        get throws {
+            var context: duckdb_client_context?
+            duckdb_connection_get_client_context(try handle, &context)
+            guard context != nil else { throw DuckDBError(code: .connectFailed, message: "the connection has no client context") }
+            defer { duckdb_destroy_client_context(&context) }
+            return UInt64(duckdb_client_context_get_connection_id(context))
+        }
+    }
+
+    /// Drops the cached statements, then disconnects. Closing twice changes nothing. Statements and
+    /// results still held elsewhere fail from then on.
+    public func close() {
+        guard raw != nil else { return }
+        statementCache.removeAll()
+        duckdb_disconnect(&raw)
+        raw = nil
+        database.connectionClosed()
     }
 
     /// Throws if the job this connection is running for has been cancelled.
     public func checkCancellation() throws {
+        if raw == nil { throw DuckDBError(code: .connectFailed, message: "the connection is closed") }
         if let job = currentJob, job.isCancelled {
             throw DuckDBError(code: .interrupted, kind: .interrupt, message: "INTERRUPT Error: Interrupted!")
         }
@@ -42,7 +66,7 @@ public final class Connection {
     /// Prepares one statement.
     public func prepare(_ sql: String) throws -> PreparedStatement {
         var statement: duckdb_prepared_statement?
-        let state = duckdb_prepare(handle, sql, &statement)
+        let state = duckdb_prepare(try handle, sql, &statement)
         return try PreparedStatement(connection: self, handle: statement, state: state, sql: sql)
     }
 
@@ -94,8 +118,9 @@ public final class Connection {
     /// Rolls back the open transaction if there is one. A rollback with no transaction open is
     /// not an error worth reporting: the goal state (no open transaction) already holds.
     public func rollbackIfInTransaction() {
+        guard let raw else { return }
         var result = duckdb_result()
-        _ = duckdb_query(handle, "ROLLBACK", &result)
+        _ = duckdb_query(raw, "ROLLBACK", &result)
         duckdb_destroy_result(&result)
     }
 

@@ -1,16 +1,27 @@
 internal import CDuckDB
 import Foundation
+import Synchronization
 
 /// One DuckDB instance: a database file (or memory) opened once, shared by all its connections.
 ///
 /// DuckDB's database object is thread-safe: connections may be created from any thread, which is
-/// what makes this class `Sendable`. The handle is closed when the last reference goes away; each
-/// ``Connection`` keeps its database alive.
-public final class Database: @unchecked Sendable {
-    let handle: duckdb_database
+/// what makes this class `Sendable` (its own state is behind a lock). The instance ends with
+/// ``close()``, or when the last reference goes; DuckDB releases the file (checkpointing it) only
+/// once every connection is closed as well, which ``waitUntilReleased()`` waits for.
+public final class Database: Sendable {
     /// The file path, or nil for an in-memory database.
     public let path: String?
     public let configuration: DatabaseConfiguration
+    private let state: Mutex<State>
+
+    private struct State {
+        /// The address of the `duckdb_database` handle, nil once closed (a plain integer, so the
+        /// state is `Sendable`; only used under the lock).
+        var handle: Int?
+        var openConnections = 0
+        var released: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+        var nextWaiter: UInt64 = 0
+    }
 
     /// Opens (or creates) the database at `path`, or an in-memory database when `path` is nil.
     public init(path: String?, configuration: DatabaseConfiguration = DatabaseConfiguration()) throws {
@@ -33,26 +44,99 @@ public final class Database: @unchecked Sendable {
             if database != nil { duckdb_close(&database) }
             throw DuckDBError(code: .openFailed, message: message)
         }
-        self.handle = database
+        self.state = Mutex(State(handle: Int(bitPattern: database)))
         self.path = path
         self.configuration = configuration
-        let setup = try Connection(database: self)
-        if let timeZone = configuration.timeZone {
-            try setup.execute("SET GLOBAL TimeZone = \(SQL.literal(timeZone))")
-        }
-        if !Keywords.isLoaded {
-            try Keywords.load(from: setup)
+        do {
+            let setup = try Connection(database: self)
+            defer { setup.close() }
+            if let timeZone = configuration.timeZone {
+                try setup.execute("SET GLOBAL TimeZone = \(SQL.literal(timeZone))")
+            }
+            if !Keywords.isLoaded {
+                try Keywords.load(from: setup)
+            }
+        } catch {
+            close()
+            throw error
         }
     }
 
     deinit {
-        var handle: duckdb_database? = self.handle
-        duckdb_close(&handle)
+        close()
+    }
+
+    /// Closes the instance: no new connections can be made. DuckDB frees it, checkpointing and
+    /// releasing the file, when its last connection closes too (at once if none is open).
+    /// Closing twice changes nothing.
+    public func close() {
+        state.withLock { state in
+            guard let address = state.handle else { return }
+            var handle = duckdb_database(bitPattern: address)
+            duckdb_close(&handle)
+            state.handle = nil
+        }
+        resumeIfReleased()
+    }
+
+    /// Whether ``close()`` was called.
+    public var isClosed: Bool { state.withLock { $0.handle == nil } }
+
+    /// Connections made and not yet closed.
+    public var openConnectionCount: Int { state.withLock { $0.openConnections } }
+
+    /// Waits until the instance is closed and every connection to it is closed too (then DuckDB
+    /// has released the file) and returns true, or returns false when `patience` runs out first.
+    /// It waits for that event; it does not poll.
+    public func waitUntilReleased(within patience: Duration) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let id = state.withLock { state -> UInt64? in
+                if state.handle == nil && state.openConnections == 0 { return nil }
+                state.nextWaiter += 1
+                state.released[state.nextWaiter] = continuation
+                return state.nextWaiter
+            }
+            guard let id else { return continuation.resume(returning: true) }
+            let (seconds, attoseconds) = patience.components
+            let nanoseconds = Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
+                state.withLock { $0.released.removeValue(forKey: id) }?.resume(returning: false)
+            }
+        }
     }
 
     /// Opens a new connection to this database.
     public func connect() throws -> Connection {
         try Connection(database: self)
+    }
+
+    /// Makes a DuckDB connection, counted until ``connectionClosed()``.
+    func openConnection() throws -> duckdb_connection {
+        try state.withLock { state in
+            guard let address = state.handle, let handle = duckdb_database(bitPattern: address) else {
+                throw DuckDBError(code: .connectFailed, message: "the database is closed")
+            }
+            var connection: duckdb_connection?
+            guard duckdb_connect(handle, &connection) == DuckDBSuccess, let connection else {
+                throw DuckDBError(code: .connectFailed, message: "duckdb_connect failed")
+            }
+            state.openConnections += 1
+            return connection
+        }
+    }
+
+    func connectionClosed() {
+        state.withLock { $0.openConnections -= 1 }
+        resumeIfReleased()
+    }
+
+    private func resumeIfReleased() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            guard state.handle == nil && state.openConnections == 0 else { return [] }
+            defer { state.released = [:] }
+            return Array(state.released.values)
+        }
+        waiters.forEach { $0.resume(returning: true) }
     }
 
     /// The DuckDB library version, e.g. "v1.5.5".

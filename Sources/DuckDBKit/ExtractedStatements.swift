@@ -11,7 +11,7 @@ public final class ExtractedStatements {
 
     init(connection: Connection, sql: String) throws {
         var extracted: duckdb_extracted_statements?
-        let count = duckdb_extract_statements(connection.handle, sql, &extracted)
+        let count = duckdb_extract_statements(try connection.handle, sql, &extracted)
         if count == 0 {
             let message = extracted.flatMap { duckdb_extract_statements_error($0) }.map { String(cString: $0) }
             duckdb_destroy_extracted(&extracted)
@@ -34,7 +34,7 @@ public final class ExtractedStatements {
     public func prepare(at index: Int) throws -> PreparedStatement {
         precondition(index >= 0 && index < count, "statement index out of range")
         var statement: duckdb_prepared_statement?
-        let state = duckdb_prepare_extracted_statement(connection.handle, handle, idx_t(index), &statement)
+        let state = duckdb_prepare_extracted_statement(try connection.handle, handle, idx_t(index), &statement)
         return try PreparedStatement(connection: connection, handle: statement, state: state, sql: sql)
     }
 }

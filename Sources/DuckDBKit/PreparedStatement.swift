@@ -6,7 +6,10 @@ import Glibc
 /// A prepared statement with typed positional (`$1`, `?`) and named (`$name`) parameters.
 public final class PreparedStatement {
     private var handle: duckdb_prepared_statement?
-    let connection: Connection
+    /// Not retained: the connection caches statements, and a statement must never keep its
+    /// connection (and with it the database file) open. Using a statement after its connection is
+    /// gone is a programming error.
+    unowned let connection: Connection
     /// The SQL text it was prepared from.
     public let sql: String
 

@@ -8,6 +8,8 @@ public final class SerializedConnection: Sendable {
     /// Only touched on `queue`.
     private let box: Box
     public let label: String
+    /// DuckDB's id of the connection (``Connection/connectionID``).
+    public let connectionID: UInt64
 
     private final class Box: @unchecked Sendable {
         let connection: Connection
@@ -16,7 +18,9 @@ public final class SerializedConnection: Sendable {
 
     public init(database: Database, label: String) throws {
         self.queue = SerialQueue(label: label)
-        self.box = Box(try database.connect())
+        let connection = try database.connect()
+        self.connectionID = try connection.connectionID
+        self.box = Box(connection)
         self.label = label
     }
 
@@ -34,7 +38,11 @@ public final class SerializedConnection: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 queue.async {
                     let connection = box.connection
-                    guard job.begin(on: connection.handle) else {
+                    guard let handle = try? connection.handle else {
+                        continuation.resume(throwing: DuckDBError(code: .connectFailed, message: "the connection is closed"))
+                        return
+                    }
+                    guard job.begin(on: handle) else {
                         continuation.resume(throwing: CancellationError())
                         return
                     }
@@ -47,6 +55,18 @@ public final class SerializedConnection: Sendable {
             }
         } onCancel: {
             interrupter.interrupt(.cancelled)
+        }
+    }
+
+    /// Closes the connection on its queue, after the work queued before: its cached statements go,
+    /// then the DuckDB connection. Later jobs throw. Returns once it is closed.
+    public func close() async {
+        let box = self.box
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                box.connection.close()
+                continuation.resume()
+            }
         }
     }
 

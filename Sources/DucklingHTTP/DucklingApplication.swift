@@ -20,6 +20,8 @@ public struct DucklingServices: Sendable {
     public let authenticator: APIKeyAuthenticator
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
+    /// Every route with its access level, filled in by ``buildApplication(_:host:port:backgroundServices:onServerRunning:)``.
+    public let routes = RouteList()
 
     /// Opens nothing: call ``DatabaseRegistry/openAll()`` before serving.
     /// `storeOptions` tunes S3 requests (tests shorten retry delays).
@@ -31,7 +33,6 @@ public struct DucklingServices: Sendable {
         self.registry = registry
         self.queries = QueryService(registry: registry, settings: configuration.query, logger: logger, metricsFactory: factory)
         let engines = registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, logger: logger) }
-        for engine in engines { engine.preloadSources() }
         self.syncScheduler = SyncScheduler(engines: engines, logger: logger)
         var backups: [String: BackupService] = [:]
         var backupSetupErrors: [String: String] = [:]
@@ -64,12 +65,13 @@ public func buildApplication(
     let router = Router(context: DucklingRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: MetricHandles(factory: services.metricsFactory)))
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: AuthMiddleware(authenticator: services.authenticator, publicPaths: HealthController.publicPaths))
-    HealthController(registry: services.registry, queries: services.queries, startedAt: .now).addRoutes(to: router)
-    QueryController(queries: services.queries, maxBodyBytes: services.configuration.server.maxBodyBytes).addRoutes(to: router)
-    MetricsController(registry: services.metrics).addRoutes(to: router)
-    StoreController(scheduler: services.syncScheduler, queries: services.queries).addRoutes(to: router)
-    BackupController(backups: services.backups, setupErrors: services.backupSetupErrors, registry: services.registry).addRoutes(to: router)
+    let routes = RouteTable(router: router, authenticator: services.authenticator,
+                            databases: Set(services.registry.databases.map(\.id)), list: services.routes)
+    HealthController(registry: services.registry, queries: services.queries, startedAt: .now).addRoutes(to: routes)
+    QueryController(queries: services.queries, maxBodyBytes: services.configuration.server.maxBodyBytes).addRoutes(to: routes)
+    MetricsController(registry: services.metrics).addRoutes(to: routes)
+    StoreController(scheduler: services.syncScheduler, queries: services.queries).addRoutes(to: routes)
+    BackupController(backups: services.backups, setupErrors: services.backupSetupErrors, registry: services.registry).addRoutes(to: routes)
     return Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [ClientCloseWatcher()])),

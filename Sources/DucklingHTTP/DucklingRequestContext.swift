@@ -10,6 +10,9 @@ public struct DucklingRequestContext: RequestContext {
     public let channel: any Channel
     /// Set by ``AuthMiddleware`` for every route that needs a key.
     public var principal: Principal?
+    /// The database a database-scoped route works on (`?db=`), set once ``AccessMiddleware`` has
+    /// checked that it exists and that the key may use it.
+    public var databaseID: String?
 
     /// JSON responses with keys in a stable order.
     public var responseEncoder: JSONEncoder {

@@ -13,6 +13,13 @@ public enum FileCopy {
         name.hasPrefix(".") && name.contains(temporaryMarker)
     }
 
+    /// The name of the file an unfinished copy was writing (`.name.partial-1a2b3c4d` → `name`),
+    /// or nil when `name` is not a temporary file.
+    public static func target(ofTemporary name: String) -> String? {
+        guard isTemporary(name), let marker = name.range(of: temporaryMarker, options: .backwards) else { return nil }
+        return String(name[name.index(after: name.startIndex)..<marker.lowerBound])
+    }
+
     /// A temporary path beside `target`, recognised by ``isTemporary(_:)``.
     public static func temporaryURL(beside target: URL) -> URL {
         target.deletingLastPathComponent()

@@ -1,7 +1,8 @@
 public import Foundation
 
 /// Objects kept as files under a directory. Writes go to a hidden temporary name first and are
-/// renamed into place, so a reader never sees half an object.
+/// renamed into place, so a reader never sees half an object. File work runs on the blocking I/O
+/// threads, never on the cooperative pool.
 public struct LocalDirectoryStore: ObjectStore {
     public let root: URL
 
@@ -23,7 +24,7 @@ public struct LocalDirectoryStore: ObjectStore {
 
     public func download(_ key: String, to file: URL, progress: (@Sendable (Int64) -> Void)?) async throws {
         let source = try url(for: key)
-        guard FileManager.default.fileExists(atPath: source.path) else {
+        guard try await BlockingIO.run({ FileManager.default.fileExists(atPath: source.path) }) else {
             throw ObjectStoreError(.notFound, "no object '\(key)' in \(location)")
         }
         try await FileCopy.copy(from: source, to: file, progress: progress)
@@ -36,7 +37,7 @@ public struct LocalDirectoryStore: ObjectStore {
 
     public func get(_ key: String) async throws -> Data {
         let source = try url(for: key)
-        guard let data = FileManager.default.contents(atPath: source.path) else {
+        guard let data = try await BlockingIO.run({ FileManager.default.contents(atPath: source.path) }) else {
             throw ObjectStoreError(.notFound, "no object '\(key)' in \(location)")
         }
         return data
@@ -44,44 +45,63 @@ public struct LocalDirectoryStore: ObjectStore {
 
     public func head(_ key: String) async throws -> ObjectInfo? {
         let source = try url(for: key)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: source.path) else { return nil }
-        return ObjectInfo(key: key, size: (attributes[.size] as? NSNumber)?.int64Value ?? 0,
-                          lastModified: attributes[.modificationDate] as? Date)
+        return try await BlockingIO.run {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: source.path) else { return nil }
+            return ObjectInfo(key: key, size: (attributes[.size] as? NSNumber)?.int64Value ?? 0,
+                              lastModified: attributes[.modificationDate] as? Date)
+        }
     }
 
     public func delete(_ key: String) async throws {
         let target = try url(for: key)
-        do {
-            try FileManager.default.removeItem(at: target)
-        } catch CocoaError.fileNoSuchFile {
-            return
+        try await BlockingIO.run {
+            do {
+                try FileManager.default.removeItem(at: target)
+            } catch CocoaError.fileNoSuchFile {
+                return
+            }
         }
     }
 
     public func list(prefix: String) async throws -> [ObjectInfo] {
+        try await BlockingIO.run { [root] in
+            var objects: [ObjectInfo] = []
+            for (url, key) in try Self.files(under: root) {
+                let values = try url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey])
+                guard values.isRegularFile == true, key.hasPrefix(prefix), !FileCopy.isTemporary(url.lastPathComponent) else { continue }
+                objects.append(ObjectInfo(key: key, size: Int64(values.fileSize ?? 0), lastModified: values.contentModificationDate))
+            }
+            return objects.sorted { $0.key < $1.key }
+        }
+    }
+
+    /// Removes the temporary files of unfinished writes to keys under `prefix` that `matching` accepts.
+    public func abortUnfinishedUploads(prefix: String, matching: @escaping @Sendable (String) -> Bool) async throws -> Int {
+        try await BlockingIO.run { [root] in
+            var removed = 0
+            for (url, key) in try Self.files(under: root) {
+                // `dir/.name.partial-…` is an unfinished write of `dir/name`.
+                guard let name = FileCopy.target(ofTemporary: url.lastPathComponent) else { continue }
+                let slash = key.lastIndex(of: "/")
+                let target = slash.map { String(key[...$0]) + name } ?? name
+                guard target.hasPrefix(prefix), matching(target) else { continue }
+                try FileManager.default.removeItem(at: url)
+                removed += 1
+            }
+            return removed
+        }
+    }
+
+    /// Every file and directory under `root`, with its key (its path relative to `root`).
+    private static func files(under root: URL) throws -> [(URL, String)] {
         guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey]) else {
             return []
         }
         let rootPath = root.standardizedFileURL.path + "/"
-        var objects: [ObjectInfo] = []
+        var files: [(URL, String)] = []
         while let url = enumerator.nextObject() as? URL {
-            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey])
-            guard values.isRegularFile == true else { continue }
-            let key = String(url.standardizedFileURL.path.dropFirst(rootPath.count))
-            guard key.hasPrefix(prefix), !FileCopy.isTemporary(url.lastPathComponent) else { continue }
-            objects.append(ObjectInfo(key: key, size: Int64(values.fileSize ?? 0), lastModified: values.contentModificationDate))
+            files.append((url, String(url.standardizedFileURL.path.dropFirst(rootPath.count))))
         }
-        return objects.sorted { $0.key < $1.key }
-    }
-
-    public func abortUnfinishedUploads(prefix: String) async throws -> Int {
-        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else { return 0 }
-        var removed = 0
-        while let url = enumerator.nextObject() as? URL {
-            guard FileCopy.isTemporary(url.lastPathComponent) else { continue }
-            try? FileManager.default.removeItem(at: url)
-            removed += 1
-        }
-        return removed
+        return files
     }
 }

@@ -29,8 +29,10 @@ public protocol ObjectStore: Sendable {
     /// Every object whose key starts with `prefix`.
     func list(prefix: String) async throws -> [ObjectInfo]
 
-    /// Abandons unfinished uploads under `prefix` (left by a process that was killed); returns how many.
-    func abortUnfinishedUploads(prefix: String) async throws -> Int
+    /// Abandons unfinished uploads (left by a process that was killed) of the keys under `prefix`
+    /// that `matching` accepts; returns how many. A prefix alone is not enough: `backup-a-` is also
+    /// the start of database `a-b`'s keys.
+    func abortUnfinishedUploads(prefix: String, matching: @escaping @Sendable (String) -> Bool) async throws -> Int
 }
 
 /// One stored object.

@@ -105,7 +105,7 @@ public struct S3Store: ObjectStore {
         return objects
     }
 
-    public func abortUnfinishedUploads(prefix: String) async throws -> Int {
+    public func abortUnfinishedUploads(prefix: String, matching: @escaping @Sendable (String) -> Bool) async throws -> Int {
         var query = [("uploads", "")]
         if !prefix.isEmpty { query.append(("prefix", prefix)) }
         let listing = try await options.retry.run("list uploads \(prefix)", logger: logger) { [query] _ in
@@ -113,7 +113,8 @@ public struct S3Store: ObjectStore {
         }
         var aborted = 0
         for upload in XMLText.blocks("Upload", in: Substring(String(buffer: listing))) {
-            guard let key = XMLText.value("Key", in: upload), let id = XMLText.value("UploadId", in: upload) else { continue }
+            guard let key = XMLText.value("Key", in: upload), let id = XMLText.value("UploadId", in: upload),
+                  key.hasPrefix(prefix), matching(key) else { continue }
             try await abort(key: key, uploadID: id)
             aborted += 1
         }

@@ -18,14 +18,15 @@ struct Backup: AsyncParsableCommand {
         /// Opens the one database and its backup service; `body` runs with them, then the database closes.
         func withService<T>(_ body: (BackupService) async throws -> T) async throws -> T {
             let logger = bootstrapLogging(defaultLevel: .warning)
-            let opened = try SingleDatabase.open(db, options: options, logger: logger)
-            defer { opened.close() }
-            do {
-                let service = try BackupService(database: opened.managed, sync: opened.sync, httpClient: S3Store.sharedClient, logger: logger)
-                return try await body(service)
-            } catch let error as BackupError {
-                printError("error: \(error.message)")
-                throw ExitCode(1)
+            let opened = try await SingleDatabase.open(db, options: options, logger: logger)
+            return try await opened.use { opened in
+                do {
+                    let service = try BackupService(database: opened.managed, sync: opened.sync, httpClient: S3Store.sharedClient, logger: logger)
+                    return try await body(service)
+                } catch let error as BackupError {
+                    printError("error: \(error.message)")
+                    throw ExitCode(1)
+                }
             }
         }
     }
@@ -58,7 +59,7 @@ struct Backup: AsyncParsableCommand {
 
         func run() async throws {
             try await common.withService { service in
-                let (backups, s3Error) = await service.list()
+                let (backups, s3Error) = try await service.list()
                 let formatter = ISO8601DateFormatter()
                 for backup in backups {
                     print([backup.location.rawValue, backup.key, DiskSize.text(backup.size), formatter.string(from: backup.createdAt),

@@ -37,7 +37,7 @@ struct Query: AsyncParsableCommand {
         configuration.databases = [database]
         let registry = DatabaseRegistry(configuration: configuration, logger: Logger(label: "duckling.query"))
         do {
-            try registry.openAll(readOnly: true)
+            try await registry.openAll(readOnly: true)
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -52,9 +52,11 @@ struct Query: AsyncParsableCommand {
             }
             if format == .json { FileHandle.standardOutput.write(Data("\n".utf8)) }
         } catch let error as QueryError {
+            await registry.closeAll()
             printError("error: \(error.code): \(error.message)")
             throw ExitCode(1)
         }
+        await registry.closeAll()
     }
 }
 

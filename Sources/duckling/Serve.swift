@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
         }
         let services = DucklingServices(configuration: configuration, adminKey: key.key, logger: logger)
         do {
-            try services.registry.openAll()
+            try await services.registry.openAll()
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -42,7 +42,8 @@ struct Serve: AsyncParsableCommand {
             "duckling.databases": .string(configuration.databases.map(\.id).joined(separator: ",")),
         ])
         try await app.runService()
-        services.registry.closeAll()
+        // Every database is checkpointed and released before the process exits.
+        await services.registry.closeAll()
         logger.notice("stopped")
     }
 }

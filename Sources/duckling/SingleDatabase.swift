@@ -14,7 +14,7 @@ struct SingleDatabase {
     /// Loads the configuration, checks `check` on the database's settings, and opens it; problems
     /// are printed and end the command with exit code 1.
     static func open(_ id: String, options: ConfigurationOptions, logger: Logger,
-                     check: (DatabaseSettings) throws -> Void = { _ in }) throws -> SingleDatabase {
+                     check: (DatabaseSettings) throws -> Void = { _ in }) async throws -> SingleDatabase {
         var configuration = try options.load()
         guard let database = configuration.database(id) else {
             printError("error: no database '\(id)' in the configuration")
@@ -24,7 +24,7 @@ struct SingleDatabase {
         configuration.databases = [database]
         let registry = DatabaseRegistry(configuration: configuration, logger: logger)
         do {
-            try registry.openAll()
+            try await registry.openAll()
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -34,7 +34,21 @@ struct SingleDatabase {
                               sync: SyncEngine(database: managed, engine: configuration.engine, logger: logger))
     }
 
-    func close() {
-        registry.closeAll()
+    /// Closes the sync engine's source instance and the database (checkpointed, released).
+    func close() async {
+        await sync.close()
+        await registry.closeAll()
+    }
+
+    /// Runs `body` with the database open and closes it afterwards, whether `body` succeeded or not.
+    func use<T>(_ body: (SingleDatabase) async throws -> T) async throws -> T {
+        do {
+            let value = try await body(self)
+            await close()
+            return value
+        } catch {
+            await close()
+            throw error
+        }
     }
 }

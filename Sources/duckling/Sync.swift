@@ -21,27 +21,29 @@ struct Sync: AsyncParsableCommand {
     func run() async throws {
         let logger = bootstrapLogging(defaultLevel: .warning)
         let datasets = self.datasets
-        let opened = try SingleDatabase.open(db, options: options, logger: logger) { [db] database in
+        let opened = try await SingleDatabase.open(db, options: options, logger: logger) { [db] database in
             for name in datasets where database.dataset(name) == nil {
                 printError("error: no dataset '\(name)' in database '\(db)' (datasets: \(database.datasets.map(\.name).joined(separator: ", ")))")
                 throw ExitCode(1)
             }
         }
-        defer { opened.close() }
         let names = datasets.isEmpty ? opened.settings.datasets.map(\.name) : datasets
-        let engine = opened.sync
-        try await engine.prepare(startup: false)
-
-        var failed = false
-        for name in names {
-            let claim = try engine.claim(name, full: full, trigger: .cli)
-            // Rows, rows per second and elapsed time of the running sync.
-            let result = try await TerminalLine.whileRunning(render: { elapsed in
-                let rows = claim.progressRows
-                return String(format: "%@: %d rows, %.0f rows/s, %.1f s", name, rows, elapsed > 0 ? Double(rows) / elapsed : 0, elapsed)
-            }) { await engine.execute(claim) }
-            print(Self.summary(result))
-            failed = failed || result.status != .succeeded
+        let full = self.full
+        let failed = try await opened.use { opened in
+            let engine = opened.sync
+            try await engine.ensurePrepared()
+            var failed = false
+            for name in names {
+                let claim = try engine.claim(name, full: full, trigger: .cli)
+                // Rows, rows per second and elapsed time of the running sync.
+                let result = try await TerminalLine.whileRunning(render: { elapsed in
+                    let rows = claim.progressRows
+                    return String(format: "%@: %d rows, %.0f rows/s, %.1f s", name, rows, elapsed > 0 ? Double(rows) / elapsed : 0, elapsed)
+                }) { await engine.execute(claim) }
+                print(Self.summary(result))
+                failed = failed || result.status != .succeeded
+            }
+            return failed
         }
         if failed { throw ExitCode(1) }
     }

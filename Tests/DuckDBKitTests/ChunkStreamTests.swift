@@ -44,7 +44,7 @@ import Testing
         let pair = try Pair()
         let read = "SELECT * EXCLUDE (geometry) FROM test_all_types(), range(3000) AS r(i)"
         let result = try pair.source.query("SELECT * EXCLUDE (i) FROM (\(read)) LIMIT 0", [])
-        let stream = try ChunkStream(columns: result.columns, capacity: 4)
+        let stream = try ChunkStream(columns: result.columns, readableBy: [try pair.target.connectionID], capacity: 4)
         let definition = result.columns.map { "\(SQL.quoted($0.name)) \($0.type.sqlName)" }.joined(separator: ", ")
         try pair.target.execute("CREATE TABLE moved (\(definition))")
         let arguments = ([SQL.literal(stream.token)] + result.columns.map { SQL.quoted($0.name) }).joined(separator: ", ")
@@ -65,7 +65,7 @@ import Testing
 
     @Test func aColumnOfAnotherTypeFailsBothStatements() throws {
         let pair = try Pair()
-        let stream = try ChunkStream(columns: [Column(name: "n", type: .integer)])
+        let stream = try ChunkStream(columns: [Column(name: "n", type: .integer)], readableBy: [try pair.target.connectionID])
         try pair.target.execute("CREATE TABLE moved (n INTEGER)")
         let wait = background(pair.source, "SELECT bool_and(chunk_sink(\(SQL.literal(stream.token)), i::VARCHAR)) FROM range(10) r(i)") { error in
             if let error { stream.fail(error) } else { stream.finish() }
@@ -81,13 +81,14 @@ import Testing
 
     @Test func aFailedStreamStopsAWaitingInsertAndAWaitingSink() throws {
         let pair = try Pair()
-        let stream = try ChunkStream(columns: [Column(name: "n", type: .bigint)], capacity: 1)
+        let stream = try ChunkStream(columns: [Column(name: "n", type: .bigint)], readableBy: [try pair.target.connectionID], capacity: 1)
         try pair.target.execute("CREATE TABLE moved (n BIGINT)")
         // An endless sink and an insert taking its chunks: failing the stream must end both,
         // wherever each is waiting.
         let wait = background(pair.source, "SELECT bool_and(chunk_sink(\(SQL.literal(stream.token)), i)) FROM range(10000000000) r(i)") { _ in }
         let insert = background(pair.target, "INSERT INTO moved SELECT * FROM chunk_stream(\(SQL.literal(stream.token)))") { _ in }
-        Thread.sleep(forTimeInterval: 0.2)
+        // Both are under way once the insert has taken a chunk.
+        while stream.rowsDelivered == 0 { Thread.sleep(forTimeInterval: 0.001) }
         stream.fail(DuckDBError(code: .interrupted, kind: .interrupt, message: "stopped by the test"))
         let insertError = insert()
         let sinkError = wait()
@@ -104,10 +105,27 @@ import Testing
         #expect(sink?.message.contains("no such stream") == true)
     }
 
+    @Test func aStreamCannotBeReadFromAnyOtherConnectionWhateverTheToken() throws {
+        let pair = try Pair()
+        let stream = try ChunkStream(columns: [Column(name: "n", type: .bigint)], readableBy: [try pair.target.connectionID])
+        let other = try pair.target.database.connect()
+        for sql in ["SELECT * FROM chunk_stream(\(SQL.literal(stream.token)))", "SELECT * FROM chunk_stream($1)"] {
+            let read = #expect(throws: DuckDBError.self) {
+                let statement = try other.prepare(sql)
+                if statement.parameterCount == 1 { try statement.bind([.varchar(stream.token)]) }
+                try statement.run()
+            }
+            // The same answer as for a token that does not exist: nothing about the stream leaks.
+            #expect(read?.message.contains("no such stream") == true, "\(String(describing: read))")
+        }
+        stream.finish()
+        #expect(try pair.target.query("SELECT count(*) FROM chunk_stream($1)", [.varchar(stream.token)]).scalar() == .bigint(0))
+    }
+
     @Test func chunksPushedFromAResultArriveInOrder() throws {
         let pair = try Pair()
         let result = try pair.source.query("SELECT i, i::VARCHAR AS s FROM range(50000) r(i) ORDER BY i", [])
-        let stream = try ChunkStream(columns: result.columns)
+        let stream = try ChunkStream(columns: result.columns, readableBy: [try pair.target.connectionID])
         let chunks = UncheckedBox(result)
         let done = DispatchSemaphore(value: 0)
         Thread {
@@ -122,7 +140,8 @@ import Testing
         let moved = try pair.target.query("SELECT i, s FROM chunk_stream(\(SQL.literal(stream.token)))", []).rows()
         done.wait()
         #expect(moved.count == 50000)
-        #expect(moved.enumerated().allSatisfy { $0.element == [.bigint(Int64($0.offset)), .varchar(String($0.offset))] })
+        let inOrder = moved.enumerated().allSatisfy { index, row in row == [.bigint(Int64(index)), .varchar(String(index))] }
+        #expect(inOrder)
     }
 }
 

@@ -16,7 +16,7 @@ import Testing
 
     @Test func readinessFailsWhileADatabaseIsClosed() async throws {
         try await TestServer.run { server in
-            server.services.registry.database("default")?.close(reason: "test")
+            await server.services.registry.database("default")?.close(reason: "test")
             let ready = try await server.request(.GET, "/ready", key: .none)
             #expect(ready.status == 503)
             #expect((try ready.json["databases"] as? [String: String])?["default"] == "unavailable")

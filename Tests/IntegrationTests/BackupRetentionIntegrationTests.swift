@@ -29,7 +29,7 @@ import Testing
             let partial = URL(fileURLWithPath: server.dataDirectory).appendingPathComponent("backups/.backup-default-x.partial-dead")
             try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
 
-            let removed = service.applyLocalRetention(now: Date().addingTimeInterval(86_400 * 30))
+            let removed = try await service.applyLocalRetention(now: Date().addingTimeInterval(86_400 * 30))
             #expect(Set(removed) == Set(names.dropFirst()), "\(removed)")
             let left = try await BackupFixture.backups(server)
             #expect(left.map { $0["key"] as? String } == [names[0]])

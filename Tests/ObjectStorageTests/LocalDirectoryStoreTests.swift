@@ -38,9 +38,24 @@ import Testing
         let leftover = FileCopy.temporaryURL(beside: root.appendingPathComponent("p/half"))
         try Data("half".utf8).write(to: leftover)
         #expect(try await store.list(prefix: "p/").map(\.key) == ["p/done"])
-        #expect(try await store.abortUnfinishedUploads(prefix: "p/") == 1)
+        #expect(try await store.abortUnfinishedUploads(prefix: "p/") { _ in true } == 1)
         #expect(!FileManager.default.fileExists(atPath: leftover.path))
         #expect(try await store.get("p/done") == Data("done".utf8))
+    }
+
+    @Test func abandoningUnfinishedWritesKeepsToItsPrefixAndKeys() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("p"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("q"), withIntermediateDirectories: true)
+        let ours = FileCopy.temporaryURL(beside: root.appendingPathComponent("p/backup-a-1"))
+        let sameStart = FileCopy.temporaryURL(beside: root.appendingPathComponent("p/backup-a-b-1"))
+        let otherPrefix = FileCopy.temporaryURL(beside: root.appendingPathComponent("q/backup-a-1"))
+        for file in [ours, sameStart, otherPrefix] { try Data("half".utf8).write(to: file) }
+        let removed = try await store.abortUnfinishedUploads(prefix: "p/backup-a-") { $0 == "p/backup-a-1" }
+        #expect(removed == 1)
+        #expect(!FileManager.default.fileExists(atPath: ours.path))
+        #expect(FileManager.default.fileExists(atPath: sameStart.path), "another key that starts alike was abandoned")
+        #expect(FileManager.default.fileExists(atPath: otherPrefix.path), "a key under another prefix was abandoned")
     }
 
     @Test func keysCannotLeaveTheRoot() async throws {

@@ -55,8 +55,7 @@ public struct TestServer: Sendable {
         var logger = Logger(label: "duckling.test")
         logger.logLevel = .warning
         let services = DucklingServices(configuration: configuration, adminKey: Secret(adminKey), storeOptions: storeOptions, logger: logger)
-        try services.registry.openAll()
-        defer { services.registry.closeAll() }
+        try await services.registry.openAll()
 
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = buildApplication(services, host: "127.0.0.1", port: 0) { channel in
@@ -74,10 +73,14 @@ public struct TestServer: Sendable {
                 let value = try await body(server)
                 try await client.shutdown()
                 await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                await services.registry.closeAll()
                 return value
             } catch {
                 try? await client.shutdown()
                 await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                await services.registry.closeAll()
                 throw error
             }
         }

@@ -1,5 +1,6 @@
 import DuckDBKit
 import Foundation
+import Logging
 import ObjectStorage
 
 extension BackupService {
@@ -10,38 +11,50 @@ extension BackupService {
     public func restore(from source: RestoreSource, progress: BackupProgressHandler? = nil) async throws -> BackupManifest {
         try await exclusively("restore") {
             let stagingName = URL(fileURLWithPath: database.settings.path + ".restore")
-            removeUnfinishedRestores(named: stagingName)
+            await BlockingIO.runLogged(logger) { [logger] in try Self.removeUnfinishedRestores(named: stagingName, logger: logger) }
             let staging = FileCopy.temporaryURL(beside: stagingName)
-            defer { try? FileManager.default.removeItem(at: staging) }
-            let (file, manifest) = try await stage(source, in: staging, progress: progress)
-            let expected = manifest
-            let swap = {
-                try await self.database.replaceFile(with: file) { connection in
-                    if let problem = try DatabaseContents.read(on: connection).mismatch(with: expected) {
-                        throw BackupError(.verification, "the reopened database does not match the backup: \(problem)")
-                    }
-                }
-            }
             do {
-                if let sync {
-                    try await sync.withSyncPaused(reason: "database '\(database.id)' is being restored", swap)
-                } else {
-                    try await swap()
-                }
+                let manifest = try await restore(from: source, staging: staging, progress: progress)
+                await removeTemporary(staging)
+                return manifest
             } catch {
-                throw Self.classify(error, doing: "restore of '\(database.id)'")
+                await removeTemporary(staging)
+                throw error
             }
-            logger.notice("database restored", metadata: ["duckling.backup": .string(manifest.backupID)])
-            return manifest
         }
     }
 
-    /// Removes staging directories a killed restore left beside the database.
-    private func removeUnfinishedRestores(named name: URL) {
+    /// Stages, checks and swaps in a backup, with syncing paused.
+    private func restore(from source: RestoreSource, staging: URL, progress: BackupProgressHandler?) async throws -> BackupManifest {
+        let (file, manifest) = try await stage(source, in: staging, progress: progress)
+        let expected = manifest
+        let swap = {
+            try await self.database.replaceFile(with: file) { connection in
+                if let problem = try DatabaseContents.read(on: connection).mismatch(with: expected) {
+                    throw BackupError(.verification, "the reopened database does not match the backup: \(problem)")
+                }
+            }
+        }
+        do {
+            if let sync {
+                try await sync.withSyncPaused(reason: "database '\(database.id)' is being restored", swap)
+            } else {
+                try await swap()
+            }
+        } catch {
+            throw Self.classify(error, doing: "restore of '\(database.id)'")
+        }
+        logger.notice("database restored", metadata: ["duckling.backup": .string(manifest.backupID)])
+        return manifest
+    }
+
+    /// Removes staging directories a killed restore of this database left beside it (exactly its
+    /// own: `.duckling-a.db.restore.partial-…`). Blocking.
+    private static func removeUnfinishedRestores(named name: URL, logger: Logger) throws {
         let directory = name.deletingLastPathComponent()
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        for entry in names where FileCopy.isTemporary(entry) && entry.hasPrefix("." + name.lastPathComponent) {
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(entry))
+        for entry in names where FileCopy.target(ofTemporary: entry) == name.lastPathComponent {
+            try FileManager.default.removeItem(at: directory.appendingPathComponent(entry))
             logger.info("removed an unfinished restore", metadata: ["duckling.path": .string(entry)])
         }
     }
@@ -51,12 +64,12 @@ extension BackupService {
     func stage(_ source: RestoreSource, in staging: URL, progress: BackupProgressHandler?) async throws -> (URL, BackupManifest) {
         let what = "restore of '\(database.id)'"
         do {
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            try await BlockingIO.run { try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true) }
             let file = staging.appendingPathComponent("restored.db")
             let manifest: BackupManifest
             switch source {
             case .latestLocal:
-                guard let latest = localBackups().first(where: \.verified) else {
+                guard let latest = try await localBackups().first(where: \.verified) else {
                     throw BackupError(.notFound, "database '\(database.id)' has no verified local backup in \(localRoot.path)")
                 }
                 manifest = try await stageLocal(latest, to: file, progress: progress)
@@ -64,17 +77,19 @@ extension BackupService {
                 guard BackupNaming.isBackup(name, of: database.id) else {
                     throw BackupError(.notFound, "'\(name)' is not a backup name of database '\(database.id)'")
                 }
-                guard let backup = LocalBackup.load(localRoot.appendingPathComponent(name)) else {
+                guard let backup = try await BlockingIO.run({ [localRoot] in LocalBackup.load(localRoot.appendingPathComponent(name)) }) else {
                     throw BackupError(.notFound, "no complete local backup named '\(name)' (a backup without its manifest does not exist)")
                 }
                 manifest = try await stageLocal(backup, to: file, progress: progress)
             case .s3(let key):
                 manifest = try await stageRemote(key, to: file, in: staging, progress: progress)
             }
-            let version = try DatabaseFileHeader.storageVersion(of: file)
+            let version = try await BlockingIO.run { try DatabaseFileHeader.storageVersion(of: file) }
             try await checkStorageVersion(version)
             progress?(BackupProgress(phase: "verify", bytes: 0, total: manifest.size))
-            let contents = try await BlockingIO.run { try DatabaseContents.read(file: file.path) }
+            let contents = try await BlockingIO.run { [memory = database.memory] in
+                try DatabaseContents.read(file: file.path, memoryLimit: memory.transientLimit)
+            }
             if let problem = contents.mismatch(with: manifest) {
                 throw BackupError(.verification, "the backup \(manifest.backupID) does not match its manifest: \(problem)")
             }
@@ -101,7 +116,7 @@ extension BackupService {
     private func stageLocal(_ backup: LocalBackup, to file: URL, progress: BackupProgressHandler?) async throws -> BackupManifest {
         let manifest = backup.manifest
         try await checkManifest(manifest, from: backup.name)
-        try DiskSpace.require(manifest.size, at: file.deletingLastPathComponent(), for: "restoring \(backup.name)")
+        try await BlockingIO.run { try DiskSpace.require(manifest.size, at: file.deletingLastPathComponent(), for: "restoring \(backup.name)") }
         let hasher = SHA256Hasher()
         do {
             try await FileCopy.copy(from: backup.file, to: file, observe: { hasher.update($0) }) {
@@ -110,7 +125,7 @@ extension BackupService {
         } catch let error as ObjectStoreError where error.systemError == ENOENT {
             throw BackupError(.corrupt, "the backup \(backup.name) has a manifest but no database file")
         }
-        try checkDigest(of: file, hasher: hasher, against: manifest)
+        try await checkDigest(of: file, hasher: hasher, against: manifest)
         return manifest
     }
 
@@ -137,7 +152,7 @@ extension BackupService {
         guard info.size == object.size else {
             throw BackupError(.corrupt, "the backup object \(key) is \(info.size) bytes, its manifest says \(object.size): it is truncated or altered")
         }
-        try DiskSpace.require(object.size + manifest.size, at: staging, for: "restoring \(key)")
+        try await BlockingIO.run { try DiskSpace.require(object.size + manifest.size, at: staging, for: "restoring \(key)") }
         let downloaded = manifest.encryption == nil ? file : staging.appendingPathComponent("download.enc")
         try await remote.store.download(key, to: downloaded) { progress?(BackupProgress(phase: "download", bytes: $0, total: object.size)) }
         let hasher = SHA256Hasher()
@@ -152,20 +167,20 @@ extension BackupService {
                 .decrypt(downloaded, to: file, observe: { hasher.update($0) }) {
                     progress?(BackupProgress(phase: "decrypt", bytes: $0, total: manifest.size))
                 }
-            try? FileManager.default.removeItem(at: downloaded)
+            await removeTemporary(downloaded)
         } else {
             try await hasher.update(file: file)
         }
-        try checkDigest(of: file, hasher: hasher, against: manifest)
+        try await checkDigest(of: file, hasher: hasher, against: manifest)
         return manifest
     }
 
-    private func checkDigest(of file: URL, hasher: SHA256Hasher, against manifest: BackupManifest) throws {
+    private func checkDigest(of file: URL, hasher: SHA256Hasher, against manifest: BackupManifest) async throws {
         let digest = hasher.hexDigest()
         guard digest == manifest.sha256 else {
             throw BackupError(.corrupt, "the backup \(manifest.backupID) fails its checksum (SHA-256 \(digest.prefix(12))…, manifest \(manifest.sha256.prefix(12))…): it was altered or damaged")
         }
-        let size = try FileDescriptor.open(file.path, flags: O_RDONLY).withClose { try $0.size() }
+        let size = try await BlockingIO.run { try FileDescriptor.open(file.path, flags: O_RDONLY).withClose { try $0.size() } }
         guard size == manifest.size else {
             throw BackupError(.corrupt, "the backup \(manifest.backupID) is \(size) bytes, its manifest says \(manifest.size)")
         }

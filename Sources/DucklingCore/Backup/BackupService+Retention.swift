@@ -19,17 +19,19 @@ extension BackupService {
         return expired
     }
 
-    /// Deletes expired local backups; returns their names.
+    /// Deletes expired local backups; returns their names. File work runs on the blocking I/O threads.
     @discardableResult
-    public func applyLocalRetention(now: Date = Date()) -> [String] {
-        let doomed = Self.expired(localBackups(), createdAt: { $0.createdAt }, verified: { $0.verified },
+    public func applyLocalRetention(now: Date = Date()) async throws -> [String] {
+        let doomed = Self.expired(try await localBackups(), createdAt: { $0.createdAt }, verified: { $0.verified },
                                   keepLast: settings.keepLast, retentionDays: settings.retentionDays, now: now)
         var removed: [String] = []
         for backup in doomed {
             do {
-                // The manifest goes first: from then on the backup no longer exists for list or restore.
-                try FileManager.default.removeItem(at: backup.directory.appendingPathComponent(BackupNaming.manifestFile))
-                try FileManager.default.removeItem(at: backup.directory)
+                try await BlockingIO.run {
+                    // The manifest goes first: from then on the backup no longer exists for list or restore.
+                    try FileManager.default.removeItem(at: backup.directory.appendingPathComponent(BackupNaming.manifestFile))
+                    try FileManager.default.removeItem(at: backup.directory)
+                }
                 removed.append(backup.name)
             } catch {
                 logger.warning("could not remove an expired backup", metadata: [
@@ -41,13 +43,23 @@ extension BackupService {
         return removed
     }
 
-    /// Deletes expired S3 backups (manifest first, then the object) and objects that never got a
-    /// manifest once they are a day old; returns the keys removed.
+    /// Local retention whose failure is only worth a warning (the backup itself succeeded).
+    func applyLocalRetentionLogged() async {
+        do {
+            try await applyLocalRetention()
+        } catch {
+            logger.warning("local retention failed", metadata: ["duckling.error": .string(String(describing: error))])
+        }
+    }
+
+    /// Deletes this database's expired S3 backups (manifest first, then the object) and its
+    /// objects that never got a manifest once they are a day old; returns the keys removed.
+    /// Objects of other databases are never candidates, whatever their names start with.
     @discardableResult
     public func applyS3Retention(now: Date = Date()) async throws -> [String] {
         guard let remote else { return [] }
-        let objects = try await remote.store.list(prefix: ObjectKey.join(remote.prefix, BackupNaming.prefix(database: database.id)))
-        let backups = RemoteBackup.complete(in: objects, database: database.id)
+        let objects = try await remoteObjects(remote)
+        let backups = RemoteBackup.complete(in: objects, prefix: remote.prefix, database: database.id)
         let doomed = Self.expired(backups, createdAt: { $0.createdAt }, verified: { _ in true },
                                   keepLast: remote.keepLast, retentionDays: settings.retentionDays, now: now)
         var removed: [String] = []
@@ -56,9 +68,9 @@ extension BackupService {
             try await remote.store.delete(backup.dataKey)
             removed.append(backup.dataKey)
         }
-        let manifests = Set(objects.map(\.key).filter { $0.hasSuffix(BackupNaming.s3ManifestSuffix) })
+        let keys = Set(objects.map(\.key))
         for object in objects where !object.key.hasSuffix(BackupNaming.s3ManifestSuffix)
-            && !manifests.contains(object.key + BackupNaming.s3ManifestSuffix)
+            && !keys.contains(object.key + BackupNaming.s3ManifestSuffix)
             && (object.lastModified.map { now.timeIntervalSince($0) > 86_400 } ?? false) {
             try await remote.store.delete(object.key)
             removed.append(object.key)

@@ -16,7 +16,7 @@ extension BackupService {
     public func uploadLatestLocal(progress: BackupProgressHandler? = nil) async throws -> String {
         let remote = try requireRemote()
         return try await exclusively("backup") {
-            guard let latest = localBackups().first(where: \.verified) else {
+            guard let latest = try await localBackups().first(where: \.verified) else {
                 throw BackupError(.notFound, "database '\(database.id)' has no verified local backup to upload")
             }
             return try await upload(latest, to: remote, progress: progress)
@@ -43,7 +43,7 @@ extension BackupService {
     /// itself succeeded.
     private func snapshotAndUpload(to remote: RemoteBackups, progress: BackupProgressHandler?) async throws -> (local: LocalBackup, key: String) {
         let local = try await snapshot(progress: progress)
-        applyLocalRetention()
+        await applyLocalRetentionLogged()
         let key = try await upload(local, to: remote, progress: progress)
         do {
             try await applyS3Retention()
@@ -57,7 +57,10 @@ extension BackupService {
         let store = remote.store
         let what = "upload of \(local.name) to \(store.location)"
         do {
-            let aborted = try await store.abortUnfinishedUploads(prefix: ObjectKey.join(remote.prefix, BackupNaming.prefix(database: database.id)))
+            let (prefix, id) = (remote.prefix, database.id)
+            let aborted = try await store.abortUnfinishedUploads(prefix: BackupNaming.listingPrefix(prefix, database: id)) {
+                BackupNaming.isObject($0, prefix: prefix, of: id)
+            }
             if aborted > 0 { logger.info("aborted unfinished S3 uploads", metadata: ["duckling.count": .stringConvertible(aborted)]) }
         } catch {
             logger.warning("could not list unfinished S3 uploads", metadata: ["duckling.error": .string(String(describing: error))])
@@ -71,11 +74,11 @@ extension BackupService {
             let encrypted = FileCopy.temporaryURL(beside: local.directory.appendingPathComponent("upload.enc"))
             let total = local.manifest.size
             do {
-                try DiskSpace.require(total, at: local.directory, for: "encrypting \(local.name)")
+                try await BlockingIO.run { try DiskSpace.require(total, at: local.directory, for: "encrypting \(local.name)") }
                 _ = try await BackupCipher(keySource: keySource, databaseID: database.id, backupID: local.manifest.backupID)
                     .encrypt(local.file, to: encrypted) { progress?(BackupProgress(phase: "encrypt", bytes: min($0, total), total: total)) }
             } catch {
-                try? FileManager.default.removeItem(at: encrypted)
+                await removeTemporary(encrypted)
                 throw Self.classify(error, doing: what)
             }
             manifest.encryption = BackupCipher.manifestParameters(keySource: keySource)
@@ -84,13 +87,14 @@ extension BackupService {
             key = ObjectKey.join(remote.prefix, "\(local.name).db")
             (payload, cleanup) = (local.file, nil)
         }
-        defer { if let cleanup { try? FileManager.default.removeItem(at: cleanup) } }
         do {
-            let size = try FileDescriptor.open(payload.path, flags: O_RDONLY).withClose { try $0.size() }
+            let size = try await BlockingIO.run { try FileDescriptor.open(payload.path, flags: O_RDONLY).withClose { try $0.size() } }
             manifest.object = .init(key: key, size: size)
             try await store.upload(file: payload, to: key) { progress?(BackupProgress(phase: "upload", bytes: $0, total: size)) }
             try await store.put(try manifest.encoded(), at: key + BackupNaming.s3ManifestSuffix)
+            if let cleanup { await removeTemporary(cleanup) }
         } catch {
+            if let cleanup { await removeTemporary(cleanup) }
             // Nothing half-done stays visible: the data object without its manifest is removed
             // (if this fails too, retention removes the orphan after a day).
             do {

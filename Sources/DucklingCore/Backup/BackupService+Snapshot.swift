@@ -7,7 +7,7 @@ extension BackupService {
     public func createLocal(progress: BackupProgressHandler? = nil) async throws -> BackupManifest {
         try await exclusively("backup") {
             let backup = try await snapshot(progress: progress)
-            applyLocalRetention()
+            await applyLocalRetentionLogged()
             return backup.manifest
         }
     }
@@ -18,8 +18,6 @@ extension BackupService {
     /// matches gets its manifest, and the directory is renamed into place last.
     func snapshot(progress: BackupProgressHandler?) async throws -> LocalBackup {
         let id = database.id
-        try FileManager.default.createDirectory(at: localRoot, withIntermediateDirectories: true)
-        removeUnfinishedLocalBackups()
         let createdAt = Date()
         let backupID = BackupNaming.backupID(database: id, at: createdAt)
         let finalDirectory = localRoot.appendingPathComponent(backupID)
@@ -28,21 +26,29 @@ extension BackupService {
         let copy = staging.appendingPathComponent(fileName)
         let source = URL(fileURLWithPath: database.settings.path)
         do {
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            try await BlockingIO.run { [localRoot, logger] in
+                try FileManager.default.createDirectory(at: localRoot, withIntermediateDirectories: true)
+                Self.removeUnfinishedLocalBackups(in: localRoot, database: id, logger: logger)
+                try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            }
             let hasher = SHA256Hasher()
             let started = ContinuousClock.now
             let (contents, size) = try await database.withWriter { writer in
                 try await Self.checkpoint(writer)
                 let contents = try await writer.run { try DatabaseContents.read(on: $0) }
-                let expected = try FileDescriptor.open(source.path, flags: O_RDONLY).withClose { try $0.size() }
-                try DiskSpace.require(expected, at: localRoot, for: "a backup of '\(id)'")
+                let expected = try await BlockingIO.run { [localRoot] in
+                    let expected = try FileDescriptor.open(source.path, flags: O_RDONLY).withClose { try $0.size() }
+                    try DiskSpace.require(expected, at: localRoot, for: "a backup of '\(id)'")
+                    return expected
+                }
                 let size = try await FileCopy.copy(from: source, to: copy, observe: { hasher.update($0) }, progress: { bytes in
                     progress?(BackupProgress(phase: "snapshot", bytes: bytes, total: expected))
                 })
                 return (contents, size)
             }
-            let copied = try await BlockingIO.run { try DatabaseContents.read(file: copy.path) }
-            let storageVersion = try DatabaseFileHeader.storageVersion(of: copy)
+            let (copied, storageVersion) = try await BlockingIO.run { [memory = database.memory] in
+                (try DatabaseContents.read(file: copy.path, memoryLimit: memory.transientLimit), try DatabaseFileHeader.storageVersion(of: copy))
+            }
             var manifest = BackupManifest(
                 databaseID: id, backupID: backupID, createdAt: createdAt, duckdbVersion: Database.libraryVersion,
                 storageVersion: storageVersion, file: fileName, size: size, sha256: hasher.hexDigest(),
@@ -52,20 +58,21 @@ extension BackupService {
             }
             manifest.verifiedAt = Date()
             let encoded = try manifest.encoded()
-            try await BlockingIO.run {
+            let backup = try await BlockingIO.run {
                 try FileCopy.writeAtomically(encoded, to: staging.appendingPathComponent(BackupNaming.manifestFile))
                 try FileCopy.rename(staging, to: finalDirectory)
+                return LocalBackup.load(finalDirectory)
             }
             logger.info("backup created", metadata: [
                 "duckling.backup": .string(backupID), "duckling.bytes": .stringConvertible(size),
                 "duckling.duration_ms": .stringConvertible(Int64((ContinuousClock.now - started).milliseconds)),
             ])
-            guard let backup = LocalBackup.load(finalDirectory) else {
+            guard let backup else {
                 throw BackupError(.io, "the backup \(backupID) was written but cannot be read back")
             }
             return backup
         } catch {
-            try? FileManager.default.removeItem(at: staging)
+            await removeTemporary(staging)
             throw Self.classify(error, doing: "backup of '\(id)'")
         }
     }

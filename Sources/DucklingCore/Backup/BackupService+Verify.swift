@@ -23,19 +23,23 @@ extension BackupService {
 
     private func verifyRemote(_ key: String) async throws -> BackupVerification {
         // Named like an unfinished backup, so a crash's leftovers go with the next backup.
-        let staging = FileCopy.temporaryURL(beside: localRoot.appendingPathComponent(BackupNaming.prefix(database: database.id) + "verify"))
-        defer { try? FileManager.default.removeItem(at: staging) }
+        let staging = FileCopy.temporaryURL(beside: localRoot.appendingPathComponent(BackupNaming.verificationStaging(database: database.id)))
         let name = (key as NSString).lastPathComponent
         do {
             _ = try await stage(.s3(key: key), in: staging, progress: nil)
+            await removeTemporary(staging)
             return BackupVerification(name: name, location: .s3, verified: true, error: nil)
         } catch let error as BackupError where error.kind != .notFound && error.kind != .configuration && error.kind != .noSpace {
+            await removeTemporary(staging)
             return BackupVerification(name: name, location: .s3, verified: false, error: error.message)
+        } catch {
+            await removeTemporary(staging)
+            throw error
         }
     }
 
     private func verifyLocal(name: String?) async throws -> [BackupVerification] {
-        var backups = localBackups()
+        var backups = try await localBackups()
         if let name {
             backups = backups.filter { $0.name == name }
             guard !backups.isEmpty else { throw BackupError(.notFound, "no complete local backup named '\(name)'") }
@@ -62,7 +66,9 @@ extension BackupService {
             let hasher = SHA256Hasher()
             try await hasher.update(file: backup.file)
             guard hasher.hexDigest() == backup.manifest.sha256 else { return "the file fails its SHA-256 checksum" }
-            let contents = try await BlockingIO.run { try DatabaseContents.read(file: backup.file.path) }
+            let contents = try await BlockingIO.run { [memory = database.memory] in
+                try DatabaseContents.read(file: backup.file.path, memoryLimit: memory.transientLimit)
+            }
             return contents.mismatch(with: backup.manifest)
         } catch {
             return String(describing: error)

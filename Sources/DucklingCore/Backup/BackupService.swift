@@ -73,8 +73,8 @@ public final class BackupService: Sendable {
     }
 
     /// Local and S3 backups, newest first. An S3 listing failure is reported in `s3Error`, not thrown.
-    public func list() async -> (backups: [BackupListing], s3Error: String?) {
-        var listings = localBackups().map { backup in
+    public func list() async throws -> (backups: [BackupListing], s3Error: String?) {
+        var listings = try await localBackups().map { backup in
             BackupListing(name: backup.name, location: .local, key: backup.name, size: backup.manifest.size,
                           createdAt: backup.createdAt, verified: backup.verified)
         }
@@ -90,6 +90,14 @@ public final class BackupService: Sendable {
             }
         }
         return (listings.sorted { $0.createdAt > $1.createdAt }, s3Error)
+    }
+
+    /// Removes a temporary file or directory on the blocking I/O threads; a failure is logged
+    /// (the next backup or restore of this database removes what is left).
+    func removeTemporary(_ url: URL) async {
+        await BlockingIO.runLogged(logger) {
+            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+        }
     }
 
     /// Maps low-level failures to backup errors with a clear kind.

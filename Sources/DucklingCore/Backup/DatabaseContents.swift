@@ -31,15 +31,21 @@ struct DatabaseContents: Sendable, Equatable {
         return DatabaseContents(tables: tables, watermarks: watermarks)
     }
 
-    /// Opens `file` read-only in an instance of its own and reads what it holds.
-    static func read(file path: String) throws -> DatabaseContents {
+    /// Opens `file` read-only in a short-lived instance of its own (with `memoryLimit`, its share
+    /// of the process's budget) and reads what it holds; the instance is closed before this returns.
+    /// Blocks: call it off the cooperative pool.
+    static func read(file path: String, memoryLimit: String) throws -> DatabaseContents {
         let database: Database
         do {
-            database = try Database(path: path, configuration: DatabaseConfiguration(accessMode: .readOnly, allowsExternalAccess: false))
+            database = try Database(path: path, configuration: DatabaseConfiguration(
+                memoryLimit: memoryLimit, accessMode: .readOnly, allowsExternalAccess: false))
         } catch {
             throw BackupError(.verification, "the backup copy does not open as a DuckDB database: \(error)")
         }
-        return try read(on: try database.connect())
+        defer { database.close() }
+        let connection = try database.connect()
+        defer { connection.close() }
+        return try read(on: connection)
     }
 
     /// Why `self` (what a copy holds) differs from what `manifest` promises, or nil when it matches.

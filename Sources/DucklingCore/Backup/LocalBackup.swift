@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import ObjectStorage
 
 /// A complete local backup: a directory `backup-{db}-{timestamp}` holding the database copy and its manifest.
@@ -21,7 +22,7 @@ struct LocalBackup: Sendable {
 
     var name: String { directory.lastPathComponent }
     /// When it was taken, to the millisecond (from its name; the manifest's time has seconds).
-    var createdAt: Date { BackupNaming.date(in: name, database: manifest.databaseID) ?? manifest.createdAt }
+    var createdAt: Date { BackupNaming.date(ofBackup: name, database: manifest.databaseID) ?? manifest.createdAt }
     var file: URL { directory.appendingPathComponent(manifest.file) }
     /// Verified when written, and not found damaged since.
     var verified: Bool { manifest.verifiedAt != nil && lastVerification?.ok != false }
@@ -50,21 +51,31 @@ extension JSONDecoder {
 }
 
 extension BackupService {
-    /// This database's complete local backups (with a readable manifest), newest first.
-    func localBackups() -> [LocalBackup] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: localRoot.path)) ?? []
-        return names.filter { BackupNaming.isBackup($0, of: database.id) }
-            .compactMap { LocalBackup.load(localRoot.appendingPathComponent($0)) }
-            .filter { $0.manifest.databaseID == database.id }
-            .sorted { $0.createdAt > $1.createdAt }
+    /// This database's complete local backups (with a readable manifest naming this database),
+    /// newest first. Reads the directory and every manifest on the blocking I/O threads.
+    func localBackups() async throws -> [LocalBackup] {
+        try await BlockingIO.run { [localRoot, id = database.id] in
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: localRoot.path)) ?? []
+            return names.filter { BackupNaming.isBackup($0, of: id) }
+                .compactMap { LocalBackup.load(localRoot.appendingPathComponent($0)) }
+                .filter { $0.manifest.databaseID == id }
+                .sorted { $0.createdAt > $1.createdAt }
+        }
     }
 
-    /// Removes what killed backups left: hidden temporary directories of this database.
-    func removeUnfinishedLocalBackups() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: localRoot.path)) ?? []
-        for name in names where FileCopy.isTemporary(name) && name.hasPrefix("." + BackupNaming.prefix(database: database.id)) {
-            try? FileManager.default.removeItem(at: localRoot.appendingPathComponent(name))
-            logger.info("removed an unfinished backup", metadata: ["duckling.backup": .string(name)])
+    /// Removes what killed backups of this database left: its hidden temporary directories (and
+    /// only its own: `.backup-a-b-…` is not an unfinished backup of `a`). Blocking.
+    static func removeUnfinishedLocalBackups(in root: URL, database: String, logger: Logger) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        for name in names where BackupNaming.isUnfinished(name, of: database) {
+            do {
+                try FileManager.default.removeItem(at: root.appendingPathComponent(name))
+                logger.info("removed an unfinished backup", metadata: ["duckling.backup": .string(name)])
+            } catch {
+                logger.warning("could not remove an unfinished backup", metadata: [
+                    "duckling.backup": .string(name), "duckling.error": .string(String(describing: error)),
+                ])
+            }
         }
     }
 }

@@ -9,25 +9,30 @@ struct RemoteBackup: Sendable {
 
     var manifestKey: String { dataKey + BackupNaming.s3ManifestSuffix }
 
-    /// The backups of `database` among `objects` whose data object and manifest are both there,
-    /// newest first (by the time in their names).
-    static func complete(in objects: [ObjectInfo], database: String) -> [RemoteBackup] {
+    /// The backups of `database` directly under `prefix` among `objects` whose data object and
+    /// manifest are both there, newest first (by the time in their names). Objects of other
+    /// databases whose names merely start alike (`a-b` for `a`) are not among them.
+    static func complete(in objects: [ObjectInfo], prefix: String, database: String) -> [RemoteBackup] {
         let byKey = Dictionary(objects.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        return objects.compactMap { manifest -> RemoteBackup? in
-            guard manifest.key.hasSuffix(BackupNaming.s3ManifestSuffix) else { return nil }
-            let dataKey = String(manifest.key.dropLast(BackupNaming.s3ManifestSuffix.count))
-            guard let data = byKey[dataKey] else { return nil }
-            let created = BackupNaming.date(in: dataKey, database: database) ?? manifest.lastModified ?? data.lastModified ?? .distantPast
-            return RemoteBackup(dataKey: dataKey, size: data.size, createdAt: created)
+        return objects.compactMap { data -> RemoteBackup? in
+            guard let name = BackupNaming.backupName(ofDataKey: data.key, prefix: prefix, database: database),
+                  byKey[data.key + BackupNaming.s3ManifestSuffix] != nil,
+                  let created = BackupNaming.date(ofBackup: name, database: database) else { return nil }
+            return RemoteBackup(dataKey: data.key, size: data.size, createdAt: created)
         }
         .sorted { $0.createdAt > $1.createdAt }
     }
 }
 
 extension BackupService {
+    /// This database's S3 objects: data objects and manifests of its backups, complete or not.
+    func remoteObjects(_ remote: RemoteBackups) async throws -> [ObjectInfo] {
+        try await remote.store.list(prefix: BackupNaming.listingPrefix(remote.prefix, database: database.id))
+            .filter { BackupNaming.isObject($0.key, prefix: remote.prefix, of: database.id) }
+    }
+
     func remoteBackups() async throws -> [RemoteBackup] {
         guard let remote else { return [] }
-        return RemoteBackup.complete(in: try await remote.store.list(prefix: ObjectKey.join(remote.prefix, BackupNaming.prefix(database: database.id))),
-                                     database: database.id)
+        return RemoteBackup.complete(in: try await remoteObjects(remote), prefix: remote.prefix, database: database.id)
     }
 }

@@ -70,10 +70,12 @@ struct DatabasesSection {
                 return nil
             }
             let url: String?
+            var connectTimeout: Int?
             if case .scalar = node {
                 url = reader.text(node, at: sourcePath)
-            } else if let table = reader.table(node, at: sourcePath, allowed: ["url"]) {
+            } else if let table = reader.table(node, at: sourcePath, allowed: ["url", "connect_timeout"]) {
                 url = reader.string(table, "url")
+                connectTimeout = reader.int(table, "connect_timeout", in: 1...3600)
                 if table["url"] == nil { reader.report(sourcePath, "a source needs a url") }
             } else {
                 url = nil
@@ -83,7 +85,9 @@ struct DatabasesSection {
                 reader.report(sourcePath + ".url", "expected a postgresql://, mysql:// or sqlite: URL")
                 return nil
             }
-            return SourceSettings(name: name, kind: kind, url: Secret(url))
+            var source = SourceSettings(name: name, kind: kind, url: Secret(url))
+            if let connectTimeout { source.connectTimeoutSeconds = connectTimeout }
+            return source
         }
     }
 
@@ -154,6 +158,10 @@ struct DatabasesSection {
             }
             if dataset.lookbackSeconds > 0 && dataset.incrementalColumn == nil {
                 reader.report(table.path("lookback"), "needs an incremental_column")
+            }
+            if dataset.maxSyncRows != nil && dataset.incrementalColumn != nil && dataset.primaryKey.isEmpty {
+                reader.report(table.path("max_sync_rows"),
+                              "needs a primary_key with an incremental_column: a capped run continues after the last (value, key) it read, so rows sharing a value are never skipped")
             }
             if dataset.deleteDetection == .primaryKeyDiff && dataset.primaryKey.isEmpty {
                 reader.report(table.path("delete_detection"), "primary_key_diff needs a primary_key")

@@ -7,6 +7,9 @@ public struct SourceSettings: Sendable {
     public var name: String
     public var kind: Kind
     public var url: Secret
+    /// Seconds a connection attempt may take (`connect_timeout`), so a source that accepts
+    /// connections and never answers fails the run instead of holding it.
+    public var connectTimeoutSeconds: Int = 10
 
     public init(name: String, kind: Kind, url: Secret) {
         self.name = name

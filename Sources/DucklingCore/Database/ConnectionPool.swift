@@ -44,6 +44,11 @@ final class ConnectionPool: Sendable {
         for _ in 0..<semaphore.permits { semaphore.release() }
     }
 
+    /// Closes every connection of a drained pool (each on its own queue, after its last job).
+    func closeAll() async {
+        for connection in idle.withLock({ $0 }) { await connection.close() }
+    }
+
     var usage: (inUse: Int, waiting: Int, size: Int) {
         let (inUse, waiting) = semaphore.usage
         return (inUse, waiting, semaphore.permits)

@@ -1,5 +1,6 @@
 import DuckDBKit
 import Foundation
+import Logging
 
 /// One open DuckDB instance of a database file: its read pool and its single write connection.
 ///
@@ -16,10 +17,13 @@ final class DatabaseInstance: Sendable {
     let writeGate = WriteGate()
     /// How many connections load a sync run's staging tables at once: one per DuckDB thread.
     let loaderCount: Int
+    /// What caller SQL may call on this instance, learned from it once.
+    let gate: ReadOnlyGate
+    let readOnly: Bool
 
     /// Opens the file read-write (creating it and `_duckling`), or read-only for tools that must
-    /// not change it; a read-only open needs the file to exist.
-    init(settings: DatabaseSettings, engine: EngineSettings, readers: Int, readOnly: Bool = false) throws {
+    /// not change it; a read-only open needs the file to exist. Blocks: call it off the cooperative pool.
+    init(settings: DatabaseSettings, engine: EngineSettings, memoryLimit: String, readers: Int, readOnly: Bool = false) throws {
         let label = "duckling.\(settings.id)"
         if readOnly {
             guard FileManager.default.fileExists(atPath: settings.path) else {
@@ -33,26 +37,34 @@ final class DatabaseInstance: Sendable {
             try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
         }
         let database = try Database(path: settings.path, configuration: DatabaseConfiguration(
-            memoryLimit: engine.memoryLimit ?? Self.memoryLimit(percentage: engine.maxMemoryPercentage),
+            memoryLimit: memoryLimit,
             threads: engine.threads,
             tempDirectory: engine.tempDirectory,
             accessMode: readOnly ? .readOnly : .automatic,
             allowsExternalAccess: false,
             // Nothing here stores secrets; without this, merely listing them touches ~/.duckdb.
             additionalSettings: ["allow_persistent_secrets": "false"]))
-        let setup = try database.connect()
-        if !readOnly {
-            try setup.execute("CREATE SCHEMA IF NOT EXISTS _duckling")
-            try Self.dropStagingTables(on: setup)
+        do {
+            let setup = try database.connect()
+            defer { setup.close() }
+            if !readOnly {
+                try setup.execute("CREATE SCHEMA IF NOT EXISTS _duckling")
+                try Self.dropStagingTables(on: setup)
+            }
+            // Sync runs write what they read from a source instance through `chunk_stream(token)`.
+            try setup.registerChunkStreamFunction()
+            try setup.execute("SET lock_configuration = true")
+            self.gate = try ReadOnlyGate(learningFrom: setup)
+            self.readers = try ConnectionPool(database: database, size: readers, label: label + ".read")
+            self.writer = try SerializedConnection(database: database, label: label + ".write")
+            self.syncWriters = try ConnectionPool(database: database, size: max(1, engine.syncWorkers), label: label + ".sync")
+        } catch {
+            database.close()
+            throw error
         }
-        // Sync runs write what they read from a source instance through `chunk_stream(token)`.
-        try setup.registerChunkStreamFunction()
-        try setup.execute("SET lock_configuration = true")
         self.database = database
-        self.readers = try ConnectionPool(database: database, size: readers, label: label + ".read")
-        self.writer = try SerializedConnection(database: database, label: label + ".write")
+        self.readOnly = readOnly
         self.loaderCount = engine.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        self.syncWriters = try ConnectionPool(database: database, size: max(1, engine.syncWorkers), label: label + ".sync")
     }
 
     /// Drops staging tables a sync run left behind when the process died while it loaded them
@@ -66,9 +78,48 @@ final class DatabaseInstance: Sendable {
         }
     }
 
-    /// `percentage` of physical memory, in DuckDB's notation.
-    static func memoryLimit(percentage: Int) -> String {
-        let megabytes = ProcessInfo.processInfo.physicalMemory / 1_048_576 * UInt64(percentage) / 100
-        return "\(max(megabytes, 256))MB"
+    /// Waits until every running read and write has finished and keeps every connection, so
+    /// nothing can use the instance again. If the wait is cancelled, what was taken is given back.
+    func drain() async throws {
+        try await writeGate.withExclusive {
+            try await readers.drain()
+            do {
+                try await syncWriters.drain()
+            } catch {
+                readers.undrain()
+                throw error
+            }
+        }
+    }
+
+    /// Gives back what ``drain()`` took.
+    func undrain() {
+        readers.undrain()
+        syncWriters.undrain()
+    }
+
+    /// Closes a drained instance: checkpoints (when `checkpoint`, so the file opens with no WAL to
+    /// replay), closes every connection and the database, and waits until DuckDB has released the
+    /// file. Returns false if that did not happen within `patience` (some connection is still
+    /// open elsewhere); the file must then not be opened again in this process.
+    func close(checkpoint: Bool, patience: Duration = .seconds(30), logger: Logger) async -> Bool {
+        if checkpoint {
+            do {
+                try await writer.run { try $0.execute("CHECKPOINT") }
+            } catch {
+                logger.warning("the checkpoint before closing failed; the next open replays the WAL",
+                               metadata: ["duckling.error": .string(String(describing: error))])
+            }
+        }
+        await readers.closeAll()
+        await syncWriters.closeAll()
+        await writer.close()
+        database.close()
+        let released = await database.waitUntilReleased(within: patience)
+        if !released {
+            logger.error("the database instance did not close: a connection is still open",
+                         metadata: ["duckling.open_connections": .stringConvertible(database.openConnectionCount)])
+        }
+        return released
     }
 }

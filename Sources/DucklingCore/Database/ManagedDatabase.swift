@@ -10,6 +10,8 @@ public final class ManagedDatabase: Sendable {
     public let settings: DatabaseSettings
     let engine: EngineSettings
     let query: QuerySettings
+    /// The process's memory budget, of which this database's instance gets its share.
+    public let memory: MemoryBudget
     let logger: Logger
     private let state: Mutex<State>
 
@@ -20,19 +22,34 @@ public final class ManagedDatabase: Sendable {
 
     public var id: String { settings.id }
 
-    init(settings: DatabaseSettings, engine: EngineSettings, query: QuerySettings, logger: Logger) {
+    init(settings: DatabaseSettings, engine: EngineSettings, query: QuerySettings, memory: MemoryBudget, logger: Logger) {
         self.settings = settings
         self.engine = engine
         self.query = query
+        self.memory = memory
         var logger = logger
         logger[metadataKey: "duckling.database"] = .string(settings.id)
         self.logger = logger
         self.state = Mutex(State())
     }
 
-    /// Opens the database file (creating it if needed, unless `readOnly`) and locks the instance down.
+    /// Opens the database file (creating it if needed, unless `readOnly`) and locks the instance
+    /// down. A read-write open first finishes a restore that a crash interrupted (``FileSwap``), so
+    /// a missing file with its `.pre-restore` beside it is put back, never replaced by an empty
+    /// database; a read-only open refuses such a file. Blocks: call it off the cooperative pool.
     func open(readOnly: Bool = false) throws {
-        let instance = try DatabaseInstance(settings: settings, engine: engine, readers: query.maxConcurrent, readOnly: readOnly)
+        if readOnly {
+            if FileSwap.isInterrupted(path: settings.path) {
+                throw DatabaseUnavailable(
+                    databaseID: id, reason: "a restore of \(settings.path) was interrupted; start Duckling (serve, or any command that writes) to put the previous file back",
+                    retryAfterSeconds: 0)
+            }
+        } else if let recovery = try FileSwap.recoverInterrupted(path: settings.path) {
+            logger.notice(recovery == .restoredOld
+                ? "an interrupted restore was undone: the previous database file is back"
+                : "removed the old WAL an interrupted restore left", metadata: ["duckling.path": .string(settings.path)])
+        }
+        let instance = try makeInstance(readOnly: readOnly)
         state.withLock {
             $0.instance = instance
             $0.unavailableReason = nil
@@ -40,13 +57,34 @@ public final class ManagedDatabase: Sendable {
         logger.info("database opened", metadata: ["duckling.path": .string(settings.path)])
     }
 
-    /// Refuses new work and drops this owner's references to the instance; DuckDB closes the file
-    /// when the last running query finishes.
-    public func close(reason: String = "closed") {
+    func makeInstance(readOnly: Bool = false) throws -> DatabaseInstance {
+        try DatabaseInstance(settings: settings, engine: engine, memoryLimit: memory.databaseLimit, readers: query.maxConcurrent, readOnly: readOnly)
+    }
+
+    /// Closes the database: new work is refused with `reason`, running work finishes, the file is
+    /// checkpointed (it opens with no WAL to replay) and DuckDB releases it before this returns.
+    public func close(reason: String = "closed") async {
+        guard let instance = try? takeOffline(reason: reason) else { return }
+        do {
+            try await instance.drain()
+        } catch {
+            logger.warning("closing without waiting for running work", metadata: ["duckling.error": .string(String(describing: error))])
+        }
+        _ = await instance.close(checkpoint: !instance.readOnly, logger: logger)
+        logger.info("database closed", metadata: ["duckling.path": .string(settings.path)])
+    }
+
+    /// Keeps the database out of service with `reason` (something needs an operator).
+    func markUnavailable(_ reason: String) {
         state.withLock {
             $0.instance = nil
             $0.unavailableReason = reason
         }
+    }
+
+    /// Why the database is not open, or nil when it is.
+    public var unavailableReason: String? {
+        state.withLock { $0.instance == nil ? ($0.unavailableReason ?? "not open") : nil }
     }
 
     /// Takes the instance out of service: new work is refused with `reason` until ``bringOnline(_:)``.
@@ -90,7 +128,7 @@ public final class ManagedDatabase: Sendable {
     func leaseReader(queueLimit: Int?, interrupter: Interrupter? = nil) async throws -> ReaderLease {
         let instance = try currentInstance()
         let connection = try await instance.readers.acquire(queueLimit: queueLimit, interrupter: interrupter)
-        return ReaderLease(connection: connection, pool: instance.readers)
+        return ReaderLease(connection: connection, pool: instance.readers, gate: instance.gate)
     }
 
     /// Runs `body` with the exclusive write connection: sync writes pause until it returns, reads go on.
@@ -113,6 +151,7 @@ public final class ManagedDatabase: Sendable {
     /// Connections that load one sync run's staging tables side by side (one per DuckDB thread, so
     /// the inserts compress in parallel). Taken inside ``withSyncWriter(_:)``, dropped when the run ends.
     func loaderConnections() throws -> [SerializedConnection] {
+        // Blocking (each connects to DuckDB): called on a connection's queue.
         let instance = try currentInstance()
         return try (0..<instance.loaderCount).map { index in
             try SerializedConnection(database: instance.database, label: "duckling.\(settings.id).load.\(index)")
@@ -138,12 +177,15 @@ public final class ManagedDatabase: Sendable {
 /// A read connection taken from a pool; released exactly once.
 final class ReaderLease: Sendable {
     let connection: SerializedConnection
+    /// The read-only gate of the instance the connection belongs to.
+    let gate: ReadOnlyGate
     private let pool: ConnectionPool
     private let released = Atomic(false)
 
-    init(connection: SerializedConnection, pool: ConnectionPool) {
+    init(connection: SerializedConnection, pool: ConnectionPool, gate: ReadOnlyGate) {
         self.connection = connection
         self.pool = pool
+        self.gate = gate
     }
 
     func release() {

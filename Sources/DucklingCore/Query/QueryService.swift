@@ -31,11 +31,12 @@ public final class QueryService: Sendable {
         interrupter: Interrupter = Interrupter()
     ) async throws -> QueryStream {
         let started = ContinuousClock.now
+        // An unknown id is refused before anything is recorded: no statistics or metric series for it.
+        guard let database = registry.database(databaseID) else {
+            throw QueryError(.notFound, code: "database_not_found", message: "no database with id '\(databaseID)'")
+        }
         let record = recorder(database: databaseID, sql: request.sql, started: started)
         do {
-            guard let database = registry.database(databaseID) else {
-                throw QueryError(.notFound, code: "database_not_found", message: "no database with id '\(databaseID)'")
-            }
             let timeout = min(request.timeoutMilliseconds ?? settings.defaultTimeoutMilliseconds, settings.maxTimeoutMilliseconds)
             guard timeout > 0 else {
                 throw QueryError(.invalidRequest, code: "invalid_timeout", message: "timeout_ms must be positive")
@@ -48,9 +49,10 @@ public final class QueryService: Sendable {
             }
             do {
                 let connection = lease.connection
+                let gate = lease.gate
                 let (columns, first, cursor) = try await connection.run(interrupter: interrupter) { duckdb in
                     do {
-                        let statement = try ReadOnlyGate.prepare(request.sql, on: duckdb)
+                        let statement = try gate.prepare(request.sql, on: duckdb)
                         try Self.bind(request.parameters, to: statement)
                         try duckdb.cachedStatement("BEGIN TRANSACTION READ ONLY").run()
                         let result = try statement.execute(streaming: true)

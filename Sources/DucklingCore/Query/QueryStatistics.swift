@@ -44,7 +44,8 @@ public final class QueryStatistics: Sendable {
         case succeeded, failed, rejected, timedOut = "timed_out", cancelled
     }
 
-    private struct State {
+    /// What is kept for one database.
+    private struct Series {
         var counts: [Outcome: Int] = [:]
         /// The most recent durations (ms) of completed queries, for percentiles.
         var recent: [Double] = []
@@ -52,7 +53,8 @@ public final class QueryStatistics: Sendable {
         var slow: [SlowQuery] = []
     }
 
-    private let state = Mutex(State())
+    /// By database id: a key sees only the databases it may use.
+    private let state = Mutex<[String: Series]>([:])
     private let window = 2048
     private let slowThresholdMilliseconds: Double
 
@@ -60,39 +62,50 @@ public final class QueryStatistics: Sendable {
         self.slowThresholdMilliseconds = Double(slowThresholdMilliseconds)
     }
 
+    /// Records a finished query of `database`, which must be a configured database (unknown ids
+    /// are refused before anything is recorded, so they cannot grow this).
     func record(_ outcome: Outcome, database: String, sql: String, milliseconds: Double) {
-        state.withLock { state in
-            state.counts[outcome, default: 0] += 1
+        state.withLock { all in
+            var series = all[database, default: Series()]
+            defer { all[database] = series }
+            series.counts[outcome, default: 0] += 1
             guard outcome == .succeeded || outcome == .failed || outcome == .timedOut else { return }
-            if state.recent.count < window {
-                state.recent.append(milliseconds)
+            if series.recent.count < window {
+                series.recent.append(milliseconds)
             } else {
-                state.recent[state.next] = milliseconds
-                state.next = (state.next + 1) % window
+                series.recent[series.next] = milliseconds
+                series.next = (series.next + 1) % window
             }
             if milliseconds >= slowThresholdMilliseconds {
-                state.slow.append(SlowQuery(database: database, sql: String(sql.prefix(500)), milliseconds: milliseconds, finishedAt: Date()))
-                if state.slow.count > 50 { state.slow.removeFirst(state.slow.count - 50) }
+                series.slow.append(SlowQuery(database: database, sql: String(sql.prefix(500)), milliseconds: milliseconds, finishedAt: Date()))
+                if series.slow.count > 50 { series.slow.removeFirst(series.slow.count - 50) }
             }
         }
     }
 
-    public func snapshot() -> Snapshot {
-        state.withLock { state in
-            let counts = state.counts
-            let count = { (outcome: Outcome) in counts[outcome, default: 0] }
-            let total = state.counts.values.reduce(0, +)
-            let sorted = state.recent.sorted()
-            func percentile(_ p: Double) -> Double? {
-                sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
-            }
-            let finished = count(.succeeded) + count(.failed) + count(.timedOut)
-            return Snapshot(
-                total: total, succeeded: count(.succeeded), failed: count(.failed), rejected: count(.rejected),
-                timedOut: count(.timedOut), cancelled: count(.cancelled),
-                successRate: finished == 0 ? 1 : Double(count(.succeeded)) / Double(finished),
-                p50Milliseconds: percentile(0.5), p95Milliseconds: percentile(0.95), p99Milliseconds: percentile(0.99),
-                slowQueries: state.slow.reversed())
+    /// The statistics of `databases` together (every database when nil).
+    public func snapshot(databases: Set<String>? = nil) -> Snapshot {
+        let chosen = state.withLock { all in all.filter { databases?.contains($0.key) ?? true }.map(\.value) }
+        var counts: [Outcome: Int] = [:]
+        var recent: [Double] = []
+        var slow: [SlowQuery] = []
+        for series in chosen {
+            counts.merge(series.counts, uniquingKeysWith: +)
+            recent += series.recent
+            slow += series.slow
         }
+        let count = { (outcome: Outcome) in counts[outcome, default: 0] }
+        let total = counts.values.reduce(0, +)
+        let sorted = recent.sorted()
+        func percentile(_ p: Double) -> Double? {
+            sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+        }
+        let finished = count(.succeeded) + count(.failed) + count(.timedOut)
+        return Snapshot(
+            total: total, succeeded: count(.succeeded), failed: count(.failed), rejected: count(.rejected),
+            timedOut: count(.timedOut), cancelled: count(.cancelled),
+            successRate: finished == 0 ? 1 : Double(count(.succeeded)) / Double(finished),
+            p50Milliseconds: percentile(0.5), p95Milliseconds: percentile(0.95), p99Milliseconds: percentile(0.99),
+            slowQueries: Array(slow.sorted { $0.finishedAt > $1.finishedAt }.prefix(50)))
     }
 }

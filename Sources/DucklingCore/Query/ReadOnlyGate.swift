@@ -1,31 +1,126 @@
 import DuckDBKit
 
-/// Decides whether caller SQL may run, using DuckDB's own parser and classification, and prepares it.
+/// Decides whether caller SQL may run, from DuckDB's own parser, and prepares it (DESIGN.md §6).
 ///
-/// Layers, each sufficient on its own for what it covers:
-/// 1. DuckDB's parser must find exactly one statement;
-/// 2. it must start like a query (a clear refusal for `CREATE`, `ATTACH`, `SET`, … before anything is
-///    bound), and DuckDB must classify it as `SELECT`;
-/// 3. the instance itself has no external access and a locked configuration, so files, network,
-///    extensions and settings are refused even inside a `SELECT`;
-/// 4. the statement runs in a `READ ONLY` transaction, so side effects inside a `SELECT`
-///    (`nextval`, say) fail too.
-enum ReadOnlyGate {
-    static let queryKeywords: Set<String> = [
-        "SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", "SHOW", "SUMMARIZE", "PIVOT", "UNPIVOT",
+/// DuckDB calls `SELECT * FROM enable_logging(…)`, `checkpoint()` or `query('…')` a `SELECT`, so
+/// a statement type says little. The gate reads the statement's parse tree (`json_serialize_sql`)
+/// and is deny-by-default:
+/// 1. DuckDB's parser must find exactly one statement, and DuckDB must be able to serialize it,
+///    which it does only for `SELECT` statements (queries, `VALUES`, `TABLE`, `DESCRIBE`, `SHOW`,
+///    `SUMMARIZE`, `PIVOT … IN (…)`);
+/// 2. every table function in the tree, at any depth, must be on ``allowedTableFunctions``; every
+///    other function must not be on ``deniedFunctions``; no relation may name a file, nor one of
+///    DuckDB's built-in views whose definition calls something refused (`duckdb_logs`, say);
+/// 3. the prepared statement must be a `SELECT`;
+/// 4. the instance has no external access and a locked configuration, so files, network,
+///    extensions and settings are refused even if something got this far;
+/// 5. the statement runs in a `READ ONLY` transaction, so writes inside it fail.
+///
+/// The policy and the reasons for it are in `docs/decisions.md`.
+struct ReadOnlyGate: Sendable {
+    /// Table functions caller SQL may use: generators, JSON iteration, catalog introspection and
+    /// version information. Everything else (files, logging, profiling, checkpoints, settings,
+    /// secrets, extensions, SQL in strings, Duckling's own `chunk_stream`) is refused, including
+    /// table functions a future DuckDB adds, until someone decides about them.
+    static let allowedTableFunctions: Set<String> = [
+        "range", "generate_series", "unnest", "repeat", "repeat_row", "test_all_types", "test_vector_types",
+        "json_each", "json_tree",
+        "duckdb_columns", "duckdb_constraints", "duckdb_databases", "duckdb_dependencies", "duckdb_functions",
+        "duckdb_indexes", "duckdb_keywords", "duckdb_optimizers", "duckdb_schemas", "duckdb_sequences", "duckdb_tables",
+        "duckdb_types", "duckdb_views", "duckdb_memory", "duckdb_approx_database_count", "duckdb_connection_count",
+        "duckdb_coordinate_systems", "duckdb_table_sample",
+        "pragma_table_info", "table_info", "pragma_show", "show", "pragma_database_size", "database_size",
+        "pragma_storage_info", "storage_info", "pragma_metadata_info", "metadata_info", "pragma_version", "version",
+        "pragma_platform", "platform", "pragma_collations", "collations", "pragma_user_agent", "user_agent",
+        "icu_calendar_names", "pg_timezone_names",
     ]
 
-    static func prepare(_ sql: String, on connection: Connection) throws -> PreparedStatement {
+    /// Functions refused although they are not table functions: they change session or engine
+    /// state (`setseed`, `write_log`) or sequences (`nextval`, `currval`).
+    static let deniedFunctions: Set<String> = ["setseed", "write_log", "nextval", "currval"]
+
+    /// Built-in views (`duckdb_logs`, `pg_settings`, …) whose definitions call something refused,
+    /// learned from the instance: reading them would call it.
+    let deniedViews: Set<String>
+
+    /// Learns the refused built-in views from `connection`'s instance: a view is allowed when its
+    /// definition passes the gate, views it reads included.
+    init(learningFrom connection: Connection) throws {
+        let rows = try connection.query("SELECT view_name, sql FROM duckdb_views() WHERE internal").rows()
+        var definitions: [String: String] = [:]
+        for row in rows {
+            guard let name = row[0].text?.lowercased(), let sql = row[1].text else { continue }
+            definitions[name] = sql
+        }
+        var denied: Set<String> = []
+        var allowed: Set<String> = []
+        func isAllowed(_ view: String, visiting: Set<String>) throws -> Bool {
+            if allowed.contains(view) { return true }
+            if denied.contains(view) || visiting.contains(view) { return false }
+            guard let sql = definitions[view], let body = Self.viewBody(sql),
+                  let trees = try ParseTree.parse(try Self.serialize(body, on: connection)), trees.count == 1 else {
+                denied.insert(view)
+                return false
+            }
+            let tree = trees[0]
+            var ok = Self.violation(in: tree, deniedViews: []) == nil
+            for relation in tree.relations where ok && definitions[relation] != nil && relation != view {
+                ok = try isAllowed(relation, visiting: visiting.union([view]))
+            }
+            if ok { allowed.insert(view) } else { denied.insert(view) }
+            return ok
+        }
+        for view in definitions.keys.sorted() { _ = try isAllowed(view, visiting: []) }
+        self.deniedViews = denied
+    }
+
+    /// `CREATE … VIEW name AS <query>` → `<query>`.
+    private static func viewBody(_ sql: String) -> Substring? {
+        guard let range = sql.range(of: " AS ") else { return nil }
+        return SQLText.withoutTrailingSemicolons(String(sql[range.upperBound...]))
+    }
+
+    private static func serialize(_ sql: some StringProtocol, on connection: Connection) throws -> String {
+        let statement = try connection.cachedStatement("SELECT json_serialize_sql($1::VARCHAR, skip_null := true, skip_empty := true)")
+        try statement.bind([.varchar(String(sql))])
+        guard let json = try statement.execute(streaming: false).scalar()?.text else {
+            throw QueryError(.invalidRequest, code: "invalid_sql", message: "DuckDB could not read the statement")
+        }
+        return json
+    }
+
+    /// Why `tree` is refused, or nil when it may run.
+    private static func violation(in tree: ParseTree, deniedViews: Set<String>) -> QueryError? {
+        if let function = tree.tableFunctions.sorted().first(where: { !allowedTableFunctions.contains($0) }) {
+            return QueryError(.forbidden, code: "function_not_allowed",
+                              message: "the table function \(function)() is not allowed in the query API: it reads files, changes engine state or is internal")
+        }
+        if let function = tree.functions.sorted().first(where: { deniedFunctions.contains($0) }) {
+            return QueryError(.forbidden, code: "function_not_allowed", message: "the function \(function)() is not allowed in the query API: it changes state")
+        }
+        if let relation = tree.relations.sorted().first(where: { $0.contains { "./\\:".contains($0) } }) {
+            return QueryError(.forbidden, code: "permission_denied", message: "'\(relation)' names a file or URL: the query API reads tables only")
+        }
+        if let relation = tree.relations.sorted().first(where: { deniedViews.contains($0) }) {
+            return QueryError(.forbidden, code: "function_not_allowed",
+                              message: "the built-in view \(relation) is not allowed in the query API: it reads engine state")
+        }
+        return nil
+    }
+
+    /// Checks `sql` and prepares it on `connection`, or throws a ``QueryError`` saying why not.
+    func prepare(_ sql: String, on connection: Connection) throws -> PreparedStatement {
         // DuckDB's parser first, so invalid SQL gets DuckDB's own message.
         let statements = try connection.extractStatements(sql)
         guard statements.count == 1 else {
             throw QueryError(.invalidRequest, code: "multiple_statements",
                              message: "send one statement per request (this text has \(statements.count))")
         }
-        guard let keyword = SQLText.firstKeyword(sql), queryKeywords.contains(keyword) else {
+        guard let trees = try ParseTree.parse(try Self.serialize(sql, on: connection)), let tree = trees.first else {
             throw QueryError(.forbidden, code: "read_only",
                              message: "\(SQLText.firstKeyword(sql) ?? "this") statements are not allowed: the query API only runs read queries (SELECT)")
         }
+        if let violation = Self.violation(in: tree, deniedViews: deniedViews) { throw violation }
         var statement = try statements.prepare(at: 0)
         guard statement.statementType == .select else {
             throw QueryError(.forbidden, code: "read_only",

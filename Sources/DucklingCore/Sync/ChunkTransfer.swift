@@ -18,7 +18,8 @@ enum ChunkTransfer {
         interrupter: Interrupter,
         progress: @escaping @Sendable (Int) -> Void
     ) async throws -> Int {
-        let stream = try ChunkStream(columns: columns, capacity: 32, progress: progress)
+        // Only the loaders may read the stream: caller SQL on the same instance cannot, whatever the token.
+        let stream = try ChunkStream(columns: columns, readableBy: Set(loaders.map(\.connectionID)), capacity: 32, progress: progress)
         // A reader waiting for room in the queue, or the insert waiting for a chunk, must not
         // outlive an interruption.
         let interruption = interrupter.whenInterrupted { reason in
@@ -49,7 +50,8 @@ enum ChunkTransfer {
                     group.addTask {
                         do {
                             try await loader.run(interrupter: interrupter) { duckdb in
-                                try duckdb.execute("INSERT INTO main.\(SQL.quoted(table)) SELECT * FROM chunk_stream(\(SQL.literal(stream.token)))")
+                                // The token is bound, so it is in no statement text a log could show.
+                                _ = try duckdb.query("INSERT INTO main.\(SQL.quoted(table)) SELECT * FROM chunk_stream($1)", [.varchar(stream.token)])
                             }
                         } catch {
                             stream.fail(error)

@@ -1,4 +1,5 @@
 import DuckDBKit
+import ObjectStorage
 
 /// One reader of a source: a connection of the source instance. A transactional session runs
 /// every query in one transaction, so they all see one snapshot (REPEATABLE READ for PostgreSQL),
@@ -15,7 +16,9 @@ final class SourceSession: Sendable {
         on instance: SourceInstance, source: SourceSettings, catalog: String, transactional: Bool, snapshot: String?,
         interrupter: Interrupter
     ) async throws -> SourceSession {
-        let connection = try SerializedConnection(database: instance.database, label: "duckling.sources.\(source.name)")
+        let connection = try await BlockingIO.run {
+            try SerializedConnection(database: instance.database, label: "duckling.sources.\(source.name)")
+        }
         try await connection.run(interrupter: interrupter) { duckdb in
             if source.kind != .postgres {
                 // MySQL and SQLite queries are DuckDB SQL over the attached catalog.
@@ -47,8 +50,10 @@ final class SourceSession: Sendable {
         return snapshot
     }
 
-    /// Ends the transaction, if any (nothing was written, so it is rolled back), even after an interruption.
+    /// Ends the transaction, if any (nothing was written, so it is rolled back), even after an
+    /// interruption, and closes the connection.
     func close() async {
-        _ = try? await connection.run { $0.rollbackIfInTransaction() }
+        connection.schedule { $0.rollbackIfInTransaction() }
+        await connection.close()
     }
 }

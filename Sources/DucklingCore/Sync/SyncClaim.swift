@@ -7,6 +7,8 @@ import Synchronization
 public final class SyncClaim: Sendable {
     public enum Trigger: String, Sendable {
         case schedule, startup, api, cli
+        /// Not a run: the dataset is held while its watermarks are reset.
+        case resetWatermark = "reset_watermark"
     }
 
     public let runID: String

@@ -1,6 +1,7 @@
 public import Logging
 import DuckDBKit
 import Foundation
+import ObjectStorage
 import Synchronization
 
 /// Syncs the datasets of one database (DESIGN.md §5): at most one run per dataset, up to
@@ -9,9 +10,10 @@ public final class SyncEngine: Sendable {
     public let database: ManagedDatabase
     private let engine: EngineSettings
     private let logger: Logger
-    private let sources: SourceInstance?
-    private let setupError: String?
+    private let redactor: SecretRedactor
     private let slots: AsyncSemaphore
+    /// One preparation at a time; a failed one is retried by the next caller.
+    private let preparation = AsyncSemaphore(permits: 1)
     private let state = Mutex(State())
 
     private struct State {
@@ -19,8 +21,17 @@ public final class SyncEngine: Sendable {
         var running: [String: SyncClaim] = [:]
         var nextRun: [String: Date] = [:]
         var prepared = false
+        var lastPreparationAttempt: Date?
+        /// The instance that reads the sources, once prepared (nil without datasets or when it failed).
+        var sources: SourceInstance?
+        var sourceSetupError: String?
         /// Why new runs are refused (a restore is replacing the file), or nil.
         var paused: String?
+        /// Waiting until no run is going (a restore pausing syncs).
+        var idleWaiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+        var nextWaiter: UInt64 = 0
+        /// How long a restore waits for running syncs before cancelling them.
+        var pausePatience: Duration = .seconds(30)
     }
 
     /// Consecutive failures after which the next run rebuilds in full.
@@ -33,34 +44,67 @@ public final class SyncEngine: Sendable {
         logger[metadataKey: "duckling.database"] = .string(database.id)
         self.logger = logger
         self.slots = AsyncSemaphore(permits: max(1, engine.syncWorkers))
-        let redactor = SecretRedactor(sources: database.settings.sources)
-        if database.settings.datasets.isEmpty {
-            (sources, setupError) = (nil, nil)
-        } else {
-            do {
-                (sources, setupError) = (try SourceInstance(engine: engine, redactor: redactor), nil)
-            } catch {
-                (sources, setupError) = (nil, redactor.redact(String(describing: error)))
-            }
-        }
+        self.redactor = SecretRedactor(sources: database.settings.sources)
     }
 
     var settings: DatabaseSettings { database.settings }
 
-    /// Starts loading the scanner extensions the datasets need, in the background (it takes a
-    /// noticeable part of a small run), so that it overlaps opening the database.
-    public func preloadSources() {
-        sources?.preload(Set(settings.datasets.compactMap { settings.source($0.source)?.kind }))
+    /// How long a restore waits for running syncs to finish before it cancels them (they roll back).
+    public func setPausePatience(_ patience: Duration) {
+        state.withLock { $0.pausePatience = patience }
     }
 
-    /// Creates the metadata tables, loads what earlier runs recorded, marks runs a crash cut off,
-    /// and plans the first runs: now for datasets synced at startup, else after their interval.
-    public func prepare(startup: Bool) async throws {
+    /// Whether the recorded state has been loaded (runs wait for it).
+    public var isPrepared: Bool { state.withLock { $0.prepared } }
+
+    /// Makes sure the engine is ready to run: the metadata tables exist, what earlier runs recorded
+    /// is loaded (runs a crash cut off are marked), and the instance that reads the sources is open
+    /// with its scanner extensions loading in the background. Done once; concurrent callers wait
+    /// for the same preparation, and after a failure the next caller tries again.
+    public func ensurePrepared() async throws {
+        if state.withLock({ $0.prepared }) { return }
+        try await preparation.acquire()
+        defer { preparation.release() }
+        if state.withLock({ $0.prepared }) { return }
+        state.withLock { $0.lastPreparationAttempt = Date() }
+        try await Failpoints.hit("sync.prepare", scope: settings.path)
         let persisted = try await loadPersisted()
-        let now = Date()
+        var sources: SourceInstance?
+        var setupError: String?
+        if !settings.datasets.isEmpty && state.withLock({ $0.sources == nil }) {
+            do {
+                let instance = try await BlockingIO.run { [engine, database, redactor] in
+                    try SourceInstance(engine: engine, memoryLimit: database.memory.sourceLimit, redactor: redactor)
+                }
+                instance.preload(Set(settings.datasets.compactMap { settings.source($0.source)?.kind }), logger: logger)
+                sources = instance
+            } catch {
+                setupError = redactor.redact(String(describing: error))
+            }
+        }
         state.withLock { state in
             state.persisted = persisted
+            if let sources { state.sources = sources }
+            state.sourceSetupError = setupError
             state.prepared = true
+        }
+    }
+
+    /// Prepares when it is time to try again after a failure (every 5 s); for the scheduler.
+    func retryPreparationIfDue(now: Date) async {
+        let due = state.withLock { !$0.prepared && ($0.lastPreparationAttempt.map { now.timeIntervalSince($0) >= 5 } ?? true) }
+        guard due else { return }
+        do {
+            try await ensurePrepared()
+        } catch {
+            logger.error("sync state could not be loaded; trying again", metadata: ["duckling.error": .string(String(describing: error))])
+        }
+    }
+
+    /// Plans the first runs: now for datasets synced at startup when `startup`, else after their interval.
+    public func planFirstRuns(startup: Bool) {
+        let now = Date()
+        state.withLock { state in
             for dataset in settings.datasets {
                 let mode = dataset.syncMode ?? engine.syncMode
                 guard settings.automation.autoStartSync, mode == .startup else { continue }
@@ -71,6 +115,15 @@ public final class SyncEngine: Sendable {
                 }
             }
         }
+    }
+
+    /// Closes the instance that reads the sources (at shutdown, after the last run).
+    public func close() async {
+        let sources = state.withLock { state -> SourceInstance? in
+            defer { state.sources = nil; state.prepared = false }
+            return state.sources
+        }
+        await sources?.close()
     }
 
     /// Claims a run of `dataset`; throws ``SyncError/alreadyRunning`` with the running run's id.
@@ -87,16 +140,22 @@ public final class SyncEngine: Sendable {
         }
     }
 
-    /// Runs `body` (a restore) with syncing stopped: new runs are refused, running ones finish first.
-    /// Afterwards the recorded state is read again from the (possibly replaced) database.
+    /// Runs `body` (a restore) with syncing stopped: new runs are refused, running ones get the
+    /// pause patience to finish and are then cancelled (they roll back). Afterwards the recorded
+    /// state is read again from the (possibly replaced) database.
     public func withSyncPaused<T: Sendable>(reason: String, _ body: () async throws -> T) async throws -> T {
-        try state.withLock { state in
+        let patience = try state.withLock { state in
             if let other = state.paused { throw SyncError.paused(other) }
             state.paused = reason
+            return state.pausePatience
         }
         defer { state.withLock { $0.paused = nil } }
-        while !state.withLock({ $0.running.isEmpty }) {
-            try await Task.sleep(for: .milliseconds(50))
+        if await !waitUntilIdle(within: patience) {
+            logger.warning("cancelling running syncs so that the restore can go on")
+            cancelAll()
+            guard await waitUntilIdle(within: .seconds(60)) else {
+                throw SyncError.paused("running syncs did not stop; try the restore again")
+            }
         }
         let result = try await body()
         if state.withLock({ $0.prepared }) {
@@ -104,6 +163,35 @@ public final class SyncEngine: Sendable {
             state.withLock { $0.persisted = persisted }
         }
         return result
+    }
+
+    /// Waits until no run is going, or `patience` has passed (then false). Waits for the event.
+    private func waitUntilIdle(within patience: Duration) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let id = state.withLock { state -> UInt64? in
+                if state.running.isEmpty { return nil }
+                state.nextWaiter += 1
+                state.idleWaiters[state.nextWaiter] = continuation
+                return state.nextWaiter
+            }
+            guard let id else { return continuation.resume(returning: true) }
+            let (seconds, attoseconds) = patience.components
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))) {
+                self.state.withLock { $0.idleWaiters.removeValue(forKey: id) }?.resume(returning: false)
+            }
+        }
+    }
+
+    /// Ends `claim`'s hold on its dataset and wakes those waiting for no run to be going.
+    private func release(_ claim: SyncClaim, update: (inout State) -> Void = { _ in }) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            if state.running[claim.dataset] === claim { state.running[claim.dataset] = nil }
+            update(&state)
+            guard state.running.isEmpty else { return [] }
+            defer { state.idleWaiters = [:] }
+            return Array(state.idleWaiters.values)
+        }
+        waiters.forEach { $0.resume(returning: true) }
     }
 
     private func loadPersisted() async throws -> [String: SyncStateStore.Persisted] {
@@ -137,14 +225,15 @@ public final class SyncEngine: Sendable {
         let started = Date()
         let result: SyncRunResult
         do {
+            // A run reads what earlier runs recorded: it never starts before that is loaded.
+            try await ensurePrepared()
             try await slots.acquire(interrupter: claim.interrupter)
             defer { slots.release() }
             result = try await perform(claim, started: started)
         } catch {
             result = await recordFailure(of: claim, error: error, started: started)
         }
-        state.withLock { state in
-            state.running[claim.dataset] = nil
+        release(claim) { state in
             if let dataset = settings.dataset(claim.dataset) {
                 state.nextRun[claim.dataset] = nextRun(of: dataset, after: result, failures: state.persisted[claim.dataset]?.consecutiveFailures ?? 0)
             }
@@ -168,6 +257,7 @@ public final class SyncEngine: Sendable {
         guard let dataset = settings.dataset(claim.dataset), let source = settings.source(dataset.source) else {
             throw SyncError.unknownDataset(claim.dataset)
         }
+        let (sources, setupError) = state.withLock { ($0.sources, $0.sourceSetupError) }
         guard let sources else { throw SyncError.setup(setupError ?? "syncing is not available") }
         let previous = state.withLock { $0.persisted[dataset.name] } ?? SyncStateStore.Persisted()
         let full = claim.full || previous.forceFull || !settings.automation.enableIncrementalSync || dataset.incrementalColumn == nil
@@ -194,7 +284,7 @@ public final class SyncEngine: Sendable {
 
     private func recordFailure(of claim: SyncClaim, error: any Error, started: Date) async -> SyncRunResult {
         let cancelled = claim.interrupter.reason == .cancelled || error is CancellationError
-        let message = sources?.redactor.redact(Self.message(for: error)) ?? Self.message(for: error)
+        let message = redactor.redact(Self.message(for: error))
         var failed = state.withLock { $0.persisted[claim.dataset] } ?? SyncStateStore.Persisted()
         if !cancelled {
             failed.consecutiveFailures += 1
@@ -232,12 +322,14 @@ public final class SyncEngine: Sendable {
 
     // MARK: - Watermarks and status
 
-    /// Clears a dataset's watermarks: its next run is a full rebuild.
+    /// Clears a dataset's watermarks: its next run is a full rebuild. The dataset is claimed while
+    /// this happens, so no run can start meanwhile and overwrite the reset (and a running one makes
+    /// this fail with ``SyncError/alreadyRunning``).
     public func resetWatermark(_ dataset: String) async throws {
-        guard settings.dataset(dataset) != nil else { throw SyncError.unknownDataset(dataset) }
-        if let running = state.withLock({ $0.running[dataset] }) {
-            throw SyncError.alreadyRunning(dataset: dataset, runID: running.runID)
-        }
+        let claim = try claim(dataset, full: true, trigger: .resetWatermark)
+        defer { release(claim) }
+        try await ensurePrepared()
+        try await Failpoints.hit("sync.reset-watermark", scope: settings.path)
         try await database.withSyncWriter { writer in
             try await writer.run { try SyncStateStore.resetWatermarks(dataset: dataset, on: $0) }
         }

@@ -60,25 +60,25 @@ struct SyncRun: Sendable {
     }
 
     func execute() async throws -> Outcome {
-        let catalog = try await sources.attach(source, for: runID, timeoutSeconds: dataset.queryTimeoutSeconds)
+        let attachment = try await sources.attach(source, for: runID, timeoutSeconds: dataset.queryTimeoutSeconds, interrupter: interrupter)
+        let catalog = attachment.catalog
         let cancellation = source.kind == .postgres
-            ? interrupter.whenInterrupted { [sources, runID] _ in sources.cancelPostgresStatements(of: runID, catalog: catalog) }
+            ? interrupter.whenInterrupted { [logger] _ in attachment.cancelPostgresStatements(logger: logger) }
             : nil
         defer { interrupter.remove(cancellation) }
         let partitionSessions = SessionList()
+        let outcome: Result<Outcome, any Error>
         do {
             let coordinator = try await SourceSession.open(
                 on: sources, source: source, catalog: catalog, transactional: needsOneSnapshot, snapshot: nil, interrupter: interrupter)
             partitionSessions.add([coordinator])
-            let outcome = try await write(coordinator: coordinator, partitionSessions: partitionSessions)
-            await partitionSessions.closeAll()
-            await sources.detach(catalog)
-            return outcome
+            outcome = .success(try await write(coordinator: coordinator, partitionSessions: partitionSessions))
         } catch {
-            await partitionSessions.closeAll()
-            await sources.detach(catalog)
-            throw error
+            outcome = .failure(error)
         }
+        await partitionSessions.closeAll()
+        await attachment.detach(logger: logger)
+        return try outcome.get()
     }
 
     /// The sessions opened for partitioned reads, closed when the run ends.
@@ -102,13 +102,14 @@ struct SyncRun: Sendable {
         try await database.withSyncWriter { writer in
             // Connecting is a DuckDB call: made on the writer's thread, not the cooperative pool.
             let loaders = try await writer.run(interrupter: interrupter) { [database] _ in try database.loaderConnections() }
+            let outcome: Result<Outcome, any Error>
             do {
                 var loads: [Load] = []
                 for sub in subTables {
                     loads.append(try await load(sub, coordinator: coordinator, writer: writer, loaders: loaders,
                                                 watermark: previous.watermarks[sub.name], partitionSessions: partitionSessions))
                 }
-                return try await apply(loads, writer: writer)
+                outcome = .success(try await apply(loads, writer: writer))
             } catch {
                 // A fresh interrupter: the run's own may have fired, and the cleanup must happen.
                 let staged = subTables.flatMap { StagingTable.all(of: $0.name) }
@@ -121,8 +122,10 @@ struct SyncRun: Sendable {
                     // What is left is dropped when the file is next opened read-write.
                     logger.warning("could not drop a failed sync's staging tables", metadata: ["duckling.error": "\(cleanup)"])
                 }
-                throw error
+                outcome = .failure(error)
             }
+            for loader in loaders { await loader.close() }
+            return try outcome.get()
         }
     }
 

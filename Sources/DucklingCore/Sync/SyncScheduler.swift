@@ -32,13 +32,8 @@ public final class SyncScheduler: Service, Sendable {
 
     public func run() async throws {
         for engine in engines {
-            do {
-                try await engine.prepare(startup: startup)
-            } catch {
-                logger.error("sync state could not be loaded", metadata: [
-                    "duckling.database": .string(engine.database.id), "duckling.error": .string(String(describing: error)),
-                ])
-            }
+            engine.planFirstRuns(startup: startup)
+            await engine.retryPreparationIfDue(now: Date())
         }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
@@ -46,6 +41,8 @@ public final class SyncScheduler: Service, Sendable {
                     // Look for due datasets once a second; the check is a few comparisons.
                     while !Task.isCancelled && !Task.isShuttingDownGracefully {
                         for engine in self.engines {
+                            // A preparation that failed (the file was busy, say) is tried again.
+                            await engine.retryPreparationIfDue(now: Date())
                             for claim in engine.claimDue(at: Date()) { submissions.yield(claim) }
                         }
                         try? await Task.sleep(for: .seconds(1))
@@ -59,6 +56,7 @@ public final class SyncScheduler: Service, Sendable {
                 // must still roll back and record that they were cancelled, which a cancelled task
                 // could not. The ticker ends by itself within a second.
             }
+            for engine in engines { await engine.close() }
         } onGracefulShutdown: { [engines, submissions] in
             submissions.finish()
             for engine in engines { engine.cancelAll() }

@@ -10,19 +10,19 @@ struct BackupController {
     let registry: DatabaseRegistry
     static let maxBodyBytes = 16 << 10
 
-    func addRoutes(to router: Router<DucklingRequestContext>) {
-        router.post("/automation/backup") { request, context in try await backup(request, context: context) }
-        router.post("/automation/restore") { request, context in try await restoreLocal(request, context: context) }
-        let api = router.group("/api/backups")
-        api.get { request, context in try await list(request, context: context) }
-        api.post("/s3") { request, context in try await uploadS3(request, context: context) }
-        api.post("/s3/restore") { request, context in try await restoreS3(request, context: context) }
-        api.post("/verify") { request, context in try await verify(request, context: context) }
+    func addRoutes(to routes: RouteTable) {
+        let automation = routes.group("/automation", .write)
+        automation.post("/backup") { request, context in try await backup(request, context: context) }
+        automation.post("/restore") { request, context in try await restoreLocal(request, context: context) }
+        routes.group("/api/backups", .read).get { request, context in try await list(request, context: context) }
+        let changes = routes.group("/api/backups", .write)
+        changes.post("/s3") { request, context in try await uploadS3(request, context: context) }
+        changes.post("/s3/restore") { request, context in try await restoreS3(request, context: context) }
+        changes.post("/verify") { request, context in try await verify(request, context: context) }
     }
 
-    private func service(_ request: Request, context: DucklingRequestContext, write: Bool) throws -> BackupService {
-        let databaseID = request.uri.queryParameters.get("db") ?? "default"
-        try context.authorize(write: write, database: databaseID)
+    private func service(_ request: Request, context: DucklingRequestContext) throws -> BackupService {
+        let databaseID = try context.database()
         if let service = backups[databaseID] { return service }
         if let reason = setupErrors[databaseID] {
             throw APIError(.badRequest, code: "backup_not_configured", message: reason)
@@ -31,26 +31,26 @@ struct BackupController {
     }
 
     private func backup(_ request: Request, context: DucklingRequestContext) async throws -> BackupCreatedResponse {
-        let service = try service(request, context: context, write: true)
+        let service = try service(request, context: context)
         let (local, key) = try await run { try await service.backup() }
         return BackupCreatedResponse(message: "Manual backup completed successfully", backup: local.backupID, key: key)
     }
 
     private func restoreLocal(_ request: Request, context: DucklingRequestContext) async throws -> RestoreResponse {
-        let service = try service(request, context: context, write: true)
+        let service = try service(request, context: context)
         let source: RestoreSource = request.uri.queryParameters.get("name").map { .local(name: String($0)) } ?? .latestLocal
         let manifest = try await run { try await service.restore(from: source) }
         return RestoreResponse(message: "Restore from backup completed successfully", backup: manifest.backupID)
     }
 
     private func list(_ request: Request, context: DucklingRequestContext) async throws -> BackupListResponse {
-        let service = try service(request, context: context, write: false)
-        let (listings, s3Error) = await service.list()
+        let service = try service(request, context: context)
+        let (listings, s3Error) = try await run { try await service.list() }
         return BackupListResponse(backups: listings.map(BackupItem.init), s3Error: s3Error)
     }
 
     private func uploadS3(_ request: Request, context: DucklingRequestContext) async throws -> BackupCreatedResponse {
-        let service = try service(request, context: context, write: true)
+        let service = try service(request, context: context)
         guard service.hasS3 else {
             throw APIError(.badRequest, code: "s3_not_configured", message: "database '\(service.database.id)' has no S3 backup configured (backup.s3.bucket_url)")
         }
@@ -59,17 +59,17 @@ struct BackupController {
     }
 
     private func restoreS3(_ request: Request, context: DucklingRequestContext) async throws -> RestoreResponse {
-        let service = try service(request, context: context, write: true)
-        let body = try await RequestBodyReader.decode(S3RestoreRequest.self, from: request, limit: Self.maxBodyBytes)
+        let service = try service(request, context: context)
+        let body = try await RequestBodyReader.decode(S3RestoreRequest.self, from: request, context: context, limit: Self.maxBodyBytes)
         let manifest = try await run { try await service.restore(from: .s3(key: body.key)) }
         return RestoreResponse(message: "Database restored from S3 backup successfully", backup: manifest.backupID)
     }
 
     private func verify(_ request: Request, context: DucklingRequestContext) async throws -> VerifyResponse {
-        let service = try service(request, context: context, write: true)
+        let service = try service(request, context: context)
         var body = VerifyRequest()
         if request.headers[.contentLength].flatMap(Int.init) ?? 0 > 0 {
-            body = try await RequestBodyReader.decode(VerifyRequest.self, from: request, limit: Self.maxBodyBytes)
+            body = try await RequestBodyReader.decode(VerifyRequest.self, from: request, context: context, limit: Self.maxBodyBytes)
         }
         let name: String? = body.name ?? request.uri.queryParameters.get("name").map { String($0) }
         let s3Key = body.key

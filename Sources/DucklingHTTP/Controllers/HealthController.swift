@@ -8,13 +8,12 @@ struct HealthController {
     let queries: QueryService
     let startedAt: ContinuousClock.Instant
 
-    static let publicPaths: Set<String> = ["/health", "/ready"]
-
-    func addRoutes(to router: Router<DucklingRequestContext>) {
-        router.get("/health") { _, _ in
+    func addRoutes(to routes: RouteTable) {
+        let open = routes.group("", .public, scope: .server)
+        open.get("/health") { _, _ in
             StatusResponse(success: true, status: "ok")
         }
-        router.get("/ready") { _, _ in
+        open.get("/ready") { _, _ in
             let closed = registry.databases.filter { !$0.isOpen }
             guard closed.isEmpty else {
                 let states = Dictionary(uniqueKeysWithValues: closed.map { ($0.id, "unavailable") })
@@ -22,9 +21,10 @@ struct HealthController {
             }
             return EditedResponse(status: .ok, response: StatusResponse(success: true, status: "ready"))
         }
-        router.get("/api/health") { _, context in
+        // Any key, but it sees only the databases it may use: their files, pools and slow queries.
+        routes.group("/api/health", .read, scope: .server).get { _, context in
             let visible = registry.databases.filter { database in
-                context.principal?.may(write: false, database: database.id) ?? false
+                context.principal?.may(.read, database: database.id) ?? false
             }
             let databases = visible.map { database in
                 let storage = database.storageBytes
@@ -41,7 +41,7 @@ struct HealthController {
                 duckdbVersion: Database.libraryVersion,
                 uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
                 databases: databases,
-                queries: queries.statistics.snapshot())
+                queries: queries.statistics.snapshot(databases: Set(visible.map(\.id))))
         }
     }
 }

@@ -5,8 +5,9 @@ import Prometheus
 struct MetricsController {
     let registry: PrometheusCollectorRegistry
 
-    func addRoutes(to router: Router<DucklingRequestContext>) {
-        router.get("/metrics") { _, _ in
+    func addRoutes(to routes: RouteTable) {
+        // Every database's series: the server's admin key only.
+        routes.group("/metrics", .admin, scope: .server).get { _, _ in
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
             return Response(

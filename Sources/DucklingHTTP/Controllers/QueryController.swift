@@ -9,16 +9,15 @@ struct QueryController {
     let queries: QueryService
     let maxBodyBytes: Int
 
-    func addRoutes(to router: Router<DucklingRequestContext>) {
-        router.post("/api/query") { request, context in
+    func addRoutes(to routes: RouteTable) {
+        routes.group("/api/query", .read).post { request, context in
             try await query(request, context: context)
         }
     }
 
     private func query(_ request: Request, context: DucklingRequestContext) async throws -> Response {
-        let databaseID = request.uri.queryParameters.get("db") ?? "default"
-        try context.authorize(write: false, database: databaseID)
-        let queryRequest = try await RequestBodyReader.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes).queryRequest
+        let databaseID = try context.database()
+        let queryRequest = try await RequestBodyReader.decode(QueryRequestBody.self, from: request, context: context, limit: maxBodyBytes).queryRequest
         let format = ResultFormat.negotiate(accept: request.headers[.accept])
         let interrupter = Interrupter()
         let watch = ClientWatch(interrupter, channel: context.channel)

@@ -1,18 +1,69 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Reads a bounded JSON request body into a Decodable type, with the API's errors.
+///
+/// Over the limit the answer is 413 with `Connection: close`, and the rest of the body is read
+/// and thrown away first (up to ``drainLimit``), so a client that writes its whole body before it
+/// reads (Python's `urllib`, say) gets the 413 at once instead of blocking on a full socket. A
+/// client that sent `Expect: 100-continue` has not sent the body: it gets the 413 straight away.
 enum RequestBodyReader {
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError(.contentTooLarge, code: "body_too_large", message: "the request body is larger than \(limit) bytes")
-        }
-        let buffer = try await request.body.collect(upTo: limit)
+    /// How much of an oversized body is read and discarded before the connection is closed anyway.
+    static let drainLimit = 256 << 20
+    /// How long an oversized body may take to arrive before the connection is closed anyway.
+    static let drainTime: Duration = .seconds(10)
+
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: DucklingRequestContext, limit: Int) async throws -> T {
+        let body = try await collect(request, context: context, limit: limit)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         } catch let error as DecodingError {
             throw APIError.badRequest("invalid_request", describe(error))
         }
+    }
+
+    /// The whole body, at most `limit` bytes.
+    static func collect(_ request: Request, context: DucklingRequestContext, limit: Int) async throws -> ByteBuffer {
+        var iterator = request.body.makeAsyncIterator()
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            if request.headers[.expect]?.lowercased() != "100-continue" {
+                await drain(&iterator, channel: context.channel)
+            }
+            throw tooLarge(limit)
+        }
+        var buffer = ByteBuffer()
+        while let part = try await iterator.next() {
+            guard buffer.readableBytes + part.readableBytes <= limit else {
+                await drain(&iterator, channel: context.channel)
+                throw tooLarge(limit)
+            }
+            buffer.writeImmutableBuffer(part)
+        }
+        return buffer
+    }
+
+    /// Reads and discards what is left of the body. Past ``drainLimit`` or ``drainTime`` the
+    /// connection is closed shortly after the answer has gone out, so nobody can keep it busy.
+    private static func drain(_ iterator: inout RequestBody.AsyncIterator, channel: any Channel) async {
+        let deadline = ContinuousClock.now + drainTime
+        var discarded = 0
+        do {
+            while let part = try await iterator.next() {
+                discarded += part.readableBytes
+                if discarded > drainLimit || ContinuousClock.now > deadline {
+                    channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+                    return
+                }
+            }
+        } catch {
+            // The client went away: nothing is left to answer.
+        }
+    }
+
+    private static func tooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "body_too_large", message: "the request body is larger than \(limit) bytes",
+                 headers: [.connection: "close"])
     }
 
     private static func describe(_ error: DecodingError) -> String {

@@ -9,18 +9,18 @@ struct StoreController {
     let scheduler: SyncScheduler
     let queries: QueryService
 
-    func addRoutes(to router: Router<DucklingRequestContext>) {
-        let store = router.group("/api/store")
-        store.post("/sync") { request, context in try await syncAll(request, context: context) }
-        store.post("/sync/:dataset") { request, context in try await sync(request, context: context) }
-        store.post("/sync/:dataset/reset-watermark") { request, context in try await resetWatermark(request, context: context) }
-        store.get("/status") { request, context in try status(request, context: context) }
-        store.get("/data/:dataset") { request, context in try await data(request, context: context) }
+    func addRoutes(to routes: RouteTable) {
+        let changes = routes.group("/api/store", .write)
+        changes.post("/sync") { request, context in try await syncAll(request, context: context) }
+        changes.post("/sync/:dataset") { request, context in try await sync(request, context: context) }
+        changes.post("/sync/:dataset/reset-watermark") { request, context in try await resetWatermark(request, context: context) }
+        let reads = routes.group("/api/store", .read)
+        reads.get("/status") { request, context in try status(request, context: context) }
+        reads.get("/data/:dataset") { request, context in try await data(request, context: context) }
     }
 
-    private func engine(_ request: Request, context: DucklingRequestContext, write: Bool) throws -> SyncEngine {
-        let databaseID = request.uri.queryParameters.get("db") ?? "default"
-        try context.authorize(write: write, database: databaseID)
+    private func engine(_ request: Request, context: DucklingRequestContext) throws -> SyncEngine {
+        let databaseID = try context.database()
         guard let engine = scheduler.engine(for: databaseID) else {
             throw APIError.notFound("database_not_found", "no database with id '\(databaseID)'")
         }
@@ -32,7 +32,7 @@ struct StoreController {
     }
 
     private func sync(_ request: Request, context: DucklingRequestContext) async throws -> Response {
-        let engine = try engine(request, context: context, write: true)
+        let engine = try engine(request, context: context)
         let dataset = try context.parameters.require("dataset")
         let full = flag(request, "full")
         let claim: SyncClaim
@@ -53,7 +53,7 @@ struct StoreController {
     }
 
     private func syncAll(_ request: Request, context: DucklingRequestContext) async throws -> Response {
-        let engine = try engine(request, context: context, write: true)
+        let engine = try engine(request, context: context)
         let full = flag(request, "full")
         var started: [(SyncClaim, StartedRun)] = []
         var running: [StartedRun] = []
@@ -82,7 +82,7 @@ struct StoreController {
     }
 
     private func resetWatermark(_ request: Request, context: DucklingRequestContext) async throws -> MessageResponse {
-        let engine = try engine(request, context: context, write: true)
+        let engine = try engine(request, context: context)
         let dataset = try context.parameters.require("dataset")
         do {
             try await engine.resetWatermark(dataset)
@@ -93,14 +93,14 @@ struct StoreController {
     }
 
     private func status(_ request: Request, context: DucklingRequestContext) throws -> StoreStatusResponse {
-        let engine = try engine(request, context: context, write: false)
+        let engine = try engine(request, context: context)
         return StoreStatusResponse(database: engine.database.id, datasets: engine.status())
     }
 
     /// `GET /api/store/data/{dataset}?limit=&offset=&sort=col,-col&filter[col]=value`: columns are
     /// checked against the dataset's own columns; values are bound, never pasted into SQL.
     private func data(_ request: Request, context: DucklingRequestContext) async throws -> Response {
-        let engine = try engine(request, context: context, write: false)
+        let engine = try engine(request, context: context)
         let name = try context.parameters.require("dataset")
         guard engine.database.settings.dataset(name) != nil else {
             throw APIError.notFound("dataset_not_found", "no dataset named '\(name)'")

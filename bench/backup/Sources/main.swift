@@ -31,11 +31,11 @@ case "upload":
     var logger = Logger(label: "backup-bench")
     logger.logLevel = .warning
     let registry = DatabaseRegistry(configuration: configuration, logger: logger)
-    try registry.openAll()
-    defer { registry.closeAll() }
+    try await registry.openAll()
     guard let database = registry.database("default") else { exit(1) }
     let service = try BackupService(database: database, sync: nil, httpClient: S3Store.sharedClient, logger: logger)
     print(try await service.uploadLatestLocal())
+    await registry.closeAll()
 default:
     exit(2)
 }
