@@ -137,6 +137,8 @@ import Testing
                   f: { source: shop, table: "bad name" }
                   "g-h": { source: shop, table: t }
                   i: { source: shop, table: t, delete_detection: sometimes }
+                  j: { source: shop, table: t, incremental_column: ts, max_sync_rows: 10 }
+                  k: { source: shop, dataset_query: "SELECT 1", results_query: "SELECT 1", primary_key: [id], incremental_column: ts, max_sync_rows: 10 }
             """).map(\.description)
         #expect(found.contains { $0.contains("datasets.a: a dataset needs a table, or a dataset_query and a results_query") })
         #expect(found.contains { $0.contains("datasets.b: give either table, or both dataset_query and results_query") })
@@ -146,7 +148,10 @@ import Testing
         #expect(found.contains { $0.contains("datasets.f.table: expected a table name") })
         #expect(found.contains { $0.contains("datasets.g-h: dataset names may use letters") })
         #expect(found.contains { $0.contains("datasets.i.delete_detection: expected one of 'none', 'primary_key_diff', got 'sometimes'") })
-        #expect(found.count == 8, "\(found)")
+        // A capped incremental run continues after the last (value, key): it needs the key.
+        #expect(found.contains { $0.contains("datasets.j.max_sync_rows: needs a primary_key") })
+        #expect(found.contains { $0.contains("datasets.k.max_sync_rows: needs a results_primary_key") })
+        #expect(found.count == 10, "\(found)")
     }
 
     @Test func variablesExpandWithDefaults() throws {

@@ -159,9 +159,13 @@ struct DatabasesSection {
             if dataset.lookbackSeconds > 0 && dataset.incrementalColumn == nil {
                 reader.report(table.path("lookback"), "needs an incremental_column")
             }
-            if dataset.maxSyncRows != nil && dataset.incrementalColumn != nil && dataset.primaryKey.isEmpty {
-                reader.report(table.path("max_sync_rows"),
-                              "needs a primary_key with an incremental_column: a capped run continues after the last (value, key) it read, so rows sharing a value are never skipped")
+            if dataset.maxSyncRows != nil && dataset.incrementalColumn != nil {
+                // A capped run continues after the last (value, key) it read, so rows sharing a value are never skipped.
+                if dataset.primaryKey.isEmpty {
+                    reader.report(table.path("max_sync_rows"), "needs a primary_key with an incremental_column: a capped run continues after the last (value, key) it read")
+                } else if case .split = shape, dataset.resultsPrimaryKey.isEmpty {
+                    reader.report(table.path("max_sync_rows"), "needs a results_primary_key too: a capped run continues after the last (value, key) it read")
+                }
             }
             if dataset.deleteDetection == .primaryKeyDiff && dataset.primaryKey.isEmpty {
                 reader.report(table.path("delete_detection"), "primary_key_diff needs a primary_key")

@@ -13,6 +13,8 @@ struct SourceRead: Sendable {
         let column: String
         let watermark: Watermark
         let lookbackSeconds: Int
+        /// Continue strictly after the watermark's (value, key): the previous run was capped.
+        var continuing: Bool { watermark.key != nil }
     }
 
     struct Partition: Sendable {
@@ -28,9 +30,12 @@ struct SourceRead: Sendable {
     let catalog: String
     var window: Window?
     var partition: Partition?
-    /// Rows after the watermark, ordered by the incremental column so a capped run can continue.
+    /// At most this many rows, in ``orderColumns`` order, so a capped run can continue.
     var limit: Int?
-    var orderColumn: String?
+    var orderColumns: [String] = []
+    /// Text columns among those compared and ordered: at PostgreSQL they use the "C" collation,
+    /// whose byte order is DuckDB's, so the source and the copy agree on what comes after what.
+    var textColumns: Set<String> = []
     /// The select list (all columns unless only keys or bounds are wanted).
     var selecting = "*"
 
@@ -41,11 +46,10 @@ struct SourceRead: Sendable {
         case (.query(let text), .postgres):
             // The query runs in PostgreSQL, so its filters are PostgreSQL SQL with literals.
             var conditions: [String] = []
-            if let window {
-                conditions.append("\(SQL.quoted(window.column)) \(window.lookbackSeconds > 0 ? ">=" : ">") \(window.watermark.postgresLiteral(lookbackSeconds: window.lookbackSeconds))")
-            }
+            if let window { conditions.append(postgresCondition(window)) }
             if let partition { conditions.append(partitionCondition(partition, lower: String(partition.lower), upper: String(partition.upper))) }
-            let inner = "SELECT \(columns) FROM (\n\(SQLText.withoutTrailingSemicolons(text))\n) AS _duckling_source" + clauses(conditions)
+            let order = orderColumns.map(postgresColumn)
+            let inner = "SELECT \(columns) FROM (\n\(SQLText.withoutTrailingSemicolons(text))\n) AS _duckling_source" + clauses(conditions, order: order)
             return ("SELECT * FROM postgres_query(\(SQL.literal(catalog)), \(SQL.literal(inner)))", [])
         default:
             // DuckDB SQL in the source instance, with bound parameters.
@@ -56,15 +60,42 @@ struct SourceRead: Sendable {
             var conditions: [String] = []
             var bindings: [DuckDBValue] = []
             if let window {
+                let column = SQL.quoted(window.column)
                 bindings.append(.varchar(window.watermark.value))
-                conditions.append("\(SQL.quoted(window.column)) \(window.lookbackSeconds > 0 ? ">=" : ">") \(window.watermark.duckdbExpression(parameter: bindings.count, lookbackSeconds: window.lookbackSeconds))")
+                let value = window.watermark.duckdbExpression(parameter: bindings.count, lookbackSeconds: window.continuing ? 0 : window.lookbackSeconds)
+                if let key = window.watermark.key, window.continuing {
+                    var values = [value]
+                    for part in key {
+                        bindings.append(.varchar(part.value))
+                        values.append("CAST($\(bindings.count) AS \(part.type))")
+                    }
+                    let row = ([column] + key.map { SQL.quoted($0.column) }).joined(separator: ", ")
+                    conditions.append("(\(row)) > (\(values.joined(separator: ", ")))")
+                } else {
+                    conditions.append("\(column) \(window.lookbackSeconds > 0 ? ">=" : ">") \(value)")
+                }
             }
             if let partition {
                 bindings += [.bigint(partition.lower), .bigint(partition.upper)]
                 conditions.append(partitionCondition(partition, lower: "$\(bindings.count - 1)", upper: "$\(bindings.count)"))
             }
-            return ("SELECT \(columns) FROM \(from)" + clauses(conditions), bindings)
+            return ("SELECT \(columns) FROM \(from)" + clauses(conditions, order: orderColumns.map(SQL.quoted)), bindings)
         }
+    }
+
+    /// `"name"`, or `"name" COLLATE "C"` for text.
+    private func postgresColumn(_ name: String) -> String {
+        textColumns.contains(name) ? "\(SQL.quoted(name)) COLLATE \"C\"" : SQL.quoted(name)
+    }
+
+    private func postgresCondition(_ window: Window) -> String {
+        let column = postgresColumn(window.column)
+        if let key = window.watermark.key, window.continuing {
+            let row = ([column] + key.map { postgresColumn($0.column) }).joined(separator: ", ")
+            let values = ([window.watermark.postgresLiteral(lookbackSeconds: 0)] + key.map { Watermark.postgresLiteral($0.value, type: $0.type) })
+            return "ROW(\(row)) > ROW(\(values.joined(separator: ", ")))"
+        }
+        return "\(column) \(window.lookbackSeconds > 0 ? ">=" : ">") \(window.watermark.postgresLiteral(lookbackSeconds: window.lookbackSeconds))"
     }
 
     private func partitionCondition(_ partition: Partition, lower: String, upper: String) -> String {
@@ -72,9 +103,9 @@ struct SourceRead: Sendable {
         return "\(column) >= \(lower) AND \(column) \(partition.isLast ? "<=" : "<") \(upper)"
     }
 
-    private func clauses(_ conditions: [String]) -> String {
+    private func clauses(_ conditions: [String], order: [String]) -> String {
         var text = conditions.isEmpty ? "" : "\nWHERE " + conditions.joined(separator: " AND ")
-        if let orderColumn { text += "\nORDER BY \(SQL.quoted(orderColumn))" }
+        if !order.isEmpty { text += "\nORDER BY " + order.joined(separator: ", ") }
         if let limit { text += "\nLIMIT \(limit)" }
         return text
     }

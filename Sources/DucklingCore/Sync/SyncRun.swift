@@ -181,6 +181,8 @@ struct SyncRun: Sendable {
         let stage: String
         let rowsRead: Int
         let truncated: Bool
+        /// Where a capped run stopped: the watermark the next run continues after.
+        let boundary: Watermark?
         /// With `primary_key_diff` on an incremental run: the table of every key at the source, and their number.
         var keys: (table: String, count: Int)?
     }
@@ -210,30 +212,41 @@ struct SyncRun: Sendable {
         // Incremental when there is a watermark and the copy still has the source's columns;
         // otherwise (first run, reset, schema change) a full rebuild.
         let incremental = !forceFull && dataset.incrementalColumn != nil && watermark != nil && existing == columns
-        if incremental, let column = dataset.incrementalColumn, let watermark {
+        if incremental, let column = dataset.incrementalColumn, var watermark {
+            // A boundary key of other columns than today's key (the configuration changed) is not used.
+            if watermark.key?.map(\.column) != sub.primaryKey { watermark.key = nil }
             read.window = .init(column: column, watermark: watermark, lookbackSeconds: sub.primaryKey.isEmpty ? 0 : dataset.lookbackSeconds)
         }
         if let cap = dataset.maxSyncRows {
-            read.limit = cap
-            read.orderColumn = dataset.incrementalColumn
+            // One row more than the cap tells whether more were waiting; it is dropped after the read.
+            read.limit = cap + 1
+            read.orderColumns = dataset.incrementalColumn.map { [$0] + sub.primaryKey } ?? sub.primaryKey
         }
+        read.textColumns = Set(columns.filter { $0.type == .varchar }.map(\.name))
         let stage = incremental ? StagingTable.delta(sub.name) : StagingTable.full(sub.name)
         let readers = try await partitionReaders(read, columns: columns, coordinator: coordinator, partitionSessions: partitionSessions)
         let readStarted = ContinuousClock.now
-        let rowsRead = try await transfer(readers, columns: columns, into: stage, writer: writer, loaders: loaders, progress: progress)
+        var rowsRead = try await transfer(readers, columns: columns, into: stage, writer: writer, loaders: loaders, progress: progress)
         logger.debug("sync phase", metadata: [
             "duckling.table": .string(sub.name), "duckling.mode": .string(incremental ? "incremental" : "full"),
             "duckling.rows_read": .stringConvertible(rowsRead), "duckling.readers": .stringConvertible(readers.count),
             "duckling.read_ms": .stringConvertible((ContinuousClock.now - readStarted).milliseconds),
         ])
+        var truncated = false
+        var boundary: Watermark?
+        if let cap = dataset.maxSyncRows, rowsRead > cap {
+            truncated = true
+            rowsRead = cap
+            boundary = try await dropRowPastTheCap(in: stage, sub: sub, columns: columns, order: read.orderColumns, writer: writer)
+        }
         var load = Load(sub: sub, columns: columns, incremental: incremental, stage: stage, rowsRead: rowsRead,
-                        truncated: dataset.maxSyncRows.map { rowsRead >= $0 } ?? false)
+                        truncated: truncated, boundary: boundary)
         if dataset.deleteDetection == .primaryKeyDiff && !sub.primaryKey.isEmpty && incremental {
             // Every key at the source, from the same snapshot.
             var keysRead = read
             keysRead.window = nil
             keysRead.limit = nil
-            keysRead.orderColumn = nil
+            keysRead.orderColumns = []
             keysRead.selecting = "DISTINCT \(sub.primaryKey.map(SQL.quoted).joined(separator: ", "))"
             let keyColumns = try await describe(keysRead, on: coordinator)
             let table = StagingTable.keys(sub.name)
@@ -241,6 +254,33 @@ struct SyncRun: Sendable {
             load.keys = (table, count)
         }
         return load
+    }
+
+    /// A capped read took one row more than the cap: drops the last row in read order (value, then
+    /// key, nulls last, as at the source) and returns the compound boundary of what is left (the
+    /// value and key of the last row kept), from which the next run continues. The boundary is nil
+    /// without an incremental column (a capped full copy has nothing to continue from).
+    private func dropRowPastTheCap(
+        in stage: String, sub: SubTable, columns: [Column], order: [String], writer: SerializedConnection
+    ) async throws -> Watermark? {
+        let table = "main.\(SQL.quoted(stage))"
+        let descending = order.map { "\(SQL.quoted($0)) DESC NULLS FIRST" }.joined(separator: ", ")
+        let incremental = dataset.incrementalColumn
+        return try await writer.run(interrupter: interrupter) { duckdb -> Watermark? in
+            try duckdb.execute("DELETE FROM \(table) WHERE rowid = (SELECT rowid FROM \(table) ORDER BY \(descending.isEmpty ? "rowid DESC" : descending) LIMIT 1)")
+            guard let column = incremental, let type = columns.first(where: { $0.name == column })?.type else { return nil }
+            let selected = ([column] + sub.primaryKey).map { "CAST(\(SQL.quoted($0)) AS VARCHAR)" }.joined(separator: ", ")
+            let row = try duckdb.query(
+                "SELECT \(selected) FROM \(table) WHERE \(SQL.quoted(column)) IS NOT NULL ORDER BY \(descending) LIMIT 1").rows().first
+            guard let row, let value = row[0].text else { return nil }
+            let key = try zip(sub.primaryKey, row.dropFirst()).map { name, cell -> Watermark.KeyPart in
+                guard let text = cell.text, let keyType = columns.first(where: { $0.name == name })?.type else {
+                    throw SyncError.invalidData("the primary key column '\(name)' of \(sub.name) is NULL in a row the capped run read")
+                }
+                return Watermark.KeyPart(column: name, value: text, type: keyType.sqlName)
+            }
+            return Watermark(value: value, type: type.sqlName, key: sub.primaryKey.isEmpty ? nil : key)
+        }
     }
 
     /// Creates `table` (committed) and fills it from `reads` through all the loaders at once.
@@ -303,7 +343,9 @@ struct SyncRun: Sendable {
         var applied = Applied(rows: rows, watermark: nil, reconciled: nil)
         if !load.incremental && !load.truncated && dataset.softDeleteColumn == nil { applied.reconciled = rows == load.rowsRead }
         if let keys = load.keys { applied.reconciled = dataset.softDeleteColumn == nil ? rows == keys.count : nil }
-        if let column = dataset.incrementalColumn, let maximum, let type = load.columns.first(where: { $0.name == column })?.type {
+        if let boundary = load.boundary {
+            applied.watermark = boundary
+        } else if let column = dataset.incrementalColumn, let maximum, let type = load.columns.first(where: { $0.name == column })?.type {
             applied.watermark = Watermark(maximum, type: type)
         }
         return applied
@@ -333,8 +375,11 @@ struct SyncRun: Sendable {
             return (lower, upper)
         }
         guard let (lower, upper) = range, upper > lower else { return [(coordinator, read)] }
-        let count = Int(min(Int64(workers), upper - lower + 1))
-        let step = (upper - lower + 1) / Int64(count)
+        // The span may exceed Int64 (ids from Int64.min to Int64.max): it is counted in UInt64, and
+        // bounds are added with wrapping arithmetic, which is exact because each lies in [lower, upper].
+        let span = UInt64(bitPattern: upper &- lower)
+        let count = span < UInt64(workers) ? Int(span) + 1 : workers
+        let step = span / UInt64(count) + (span % UInt64(count) == UInt64(count) - 1 ? 1 : 0)
         let snapshot = try await coordinator.exportSnapshot()
         var sessions = [coordinator]
         for _ in 1..<count {
@@ -345,8 +390,8 @@ struct SyncRun: Sendable {
         return sessions.enumerated().map { index, session in
             var part = read
             let isLast = index == count - 1
-            part.partition = .init(column: column, lower: lower + Int64(index) * step,
-                                   upper: isLast ? upper : lower + Int64(index + 1) * step, isLast: isLast)
+            part.partition = .init(column: column, lower: lower &+ Int64(bitPattern: step &* UInt64(index)),
+                                   upper: isLast ? upper : lower &+ Int64(bitPattern: step &* UInt64(index + 1)), isLast: isLast)
             return (session, part)
         }
     }

@@ -33,6 +33,7 @@ enum SyncStateStore {
             CREATE TABLE IF NOT EXISTS _duckling.sync_watermarks (
                 dataset VARCHAR, sub_table VARCHAR, "column" VARCHAR, value VARCHAR, type VARCHAR,
                 PRIMARY KEY (dataset, sub_table));
+            ALTER TABLE _duckling.sync_watermarks ADD COLUMN IF NOT EXISTS boundary_key VARCHAR;
             CREATE TABLE IF NOT EXISTS _duckling.sync_log (
                 run_id VARCHAR PRIMARY KEY, dataset VARCHAR, trigger VARCHAR, sync_type VARCHAR, status VARCHAR,
                 started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, rows_read BIGINT, "rows" BIGINT,
@@ -62,9 +63,9 @@ enum SyncStateStore {
                 durationMs: int(row[8]), reconciled: bool(row[9]), consecutiveFailures: int(row[10]) ?? 0,
                 forceFull: row[11] == .boolean(true), lastRunID: row[12].text, lastStatus: row[13].text, lastAttempt: date(row[14]))
         }
-        for row in try connection.query("SELECT dataset, sub_table, value, type FROM _duckling.sync_watermarks").rows() {
+        for row in try connection.query("SELECT dataset, sub_table, value, type, boundary_key FROM _duckling.sync_watermarks").rows() {
             guard let dataset = row[0].text, let sub = row[1].text, let value = row[2].text, let type = row[3].text else { continue }
-            result[dataset, default: Persisted()].watermarks[sub] = Watermark(value: value, type: type)
+            result[dataset, default: Persisted()].watermarks[sub] = Watermark(value: value, type: type, key: try Watermark.key(fromJSON: row[4].text))
         }
         return result
     }
@@ -85,8 +86,9 @@ enum SyncStateStore {
         try connection.query("DELETE FROM _duckling.sync_watermarks WHERE dataset = $1", [.varchar(dataset)])
         for (sub, watermark) in state.watermarks.sorted(by: { $0.key < $1.key }) {
             try connection.query(
-                "INSERT INTO _duckling.sync_watermarks VALUES ($1, $2, $3, $4, $5)",
-                [.varchar(dataset), .varchar(sub), watermarkColumn.map(DuckDBValue.varchar) ?? .null, .varchar(watermark.value), .varchar(watermark.type)])
+                "INSERT INTO _duckling.sync_watermarks (dataset, sub_table, \"column\", value, type, boundary_key) VALUES ($1, $2, $3, $4, $5, $6)",
+                [.varchar(dataset), .varchar(sub), watermarkColumn.map(DuckDBValue.varchar) ?? .null, .varchar(watermark.value), .varchar(watermark.type),
+                 value(try watermark.keyJSON())])
         }
         try finishLog(runID: runID, status: "succeeded", rowsRead: rowsRead, rows: state.rows, truncated: state.truncated,
                       error: nil, at: finishedAt, on: connection)

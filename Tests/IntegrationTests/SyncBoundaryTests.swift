@@ -1,0 +1,136 @@
+import DuckDBKit
+@testable import DucklingCore
+import DucklingTestSupport
+import Foundation
+import Testing
+
+/// The edges of a sync's reads: rows that share the capped run's last value, a cap met exactly,
+/// and partition bounds at the ends of Int64.
+@Suite(.serialized) struct SyncBoundaryTests {
+    @Test func cappedRunsNeverSkipRowsThatShareTheBoundaryValue() async throws {
+        let table = SyncFixture.uniqueName("tied")
+        // One PostgreSQL transaction: every row has the same now().
+        try TestEnvironment.psql("""
+            CREATE TABLE \(table) (id int PRIMARY KEY, at timestamptz NOT NULL, note text);
+            INSERT INTO \(table) SELECT g, now(), md5(g::text) FROM generate_series(1, 10000) g;
+            """)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: "tied: { source: pg, table: \(table), primary_key: [id], incremental_column: at, max_sync_rows: 3000 }")
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            var counts: [Int64] = []
+            var truncated: [Bool] = []
+            for _ in 0..<4 {
+                let result = try await SyncFixture.sync(server, "tied")
+                #expect(result["status"] as? String == "succeeded", "\(result)")
+                truncated.append(result["truncated"] as? Bool ?? false)
+                counts.append(try await SyncFixture.count(server, "tied"))
+            }
+            #expect(counts == [3000, 6000, 9000, 10000])
+            #expect(truncated == [true, true, true, false])
+            // Exactly the source's rows: none skipped, none twice.
+            let exact = try await SyncFixture.copyRows(server, "SELECT count(DISTINCT id), min(id), max(id), count(*) FROM tied")
+            #expect(exact == [[.bigint(10000), .integer(1), .integer(10000), .bigint(10000)]])
+            let copy = try await SyncFixture.copyRows(server, "SELECT sum(hash(id, note))::VARCHAR FROM tied")
+            let source = try SyncFixture.sourceRows("SELECT sum(hash(id, note))::VARCHAR FROM pg.public.\(table)")
+            #expect(copy == source)
+            // A fifth run finds nothing new.
+            let fifth = try await SyncFixture.sync(server, "tied")
+            #expect(fifth["rows_read"] as? Int == 0 && fifth["truncated"] as? Bool == false, "\(fifth)")
+            #expect(try await SyncFixture.count(server, "tied") == 10000)
+        }
+    }
+
+    @Test func aCapMetExactlyIsNotTruncated() async throws {
+        let table = SyncFixture.uniqueName("exact")
+        try TestEnvironment.psql("""
+            CREATE TABLE \(table) (id int PRIMARY KEY, at timestamptz NOT NULL);
+            INSERT INTO \(table) SELECT g, '2024-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, 3000) g;
+            """)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: "exact: { source: pg, table: \(table), primary_key: [id], incremental_column: at, max_sync_rows: 3000 }")
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            let result = try await SyncFixture.sync(server, "exact")
+            #expect(result["truncated"] as? Bool == false, "\(result)")
+            #expect(result["rows_read"] as? Int == 3000)
+            #expect(try await SyncFixture.count(server, "exact") == 3000)
+            #expect(try await SyncFixture.status(server, "exact")["truncated"] as? Bool == false)
+            // One more row at the source: the next run reads it, and only it.
+            try TestEnvironment.psql("INSERT INTO \(table) VALUES (3001, '2024-02-01')")
+            let next = try await SyncFixture.sync(server, "exact")
+            #expect(next["rows_read"] as? Int == 1 && next["truncated"] as? Bool == false, "\(next)")
+            #expect(try await SyncFixture.count(server, "exact") == 3001)
+        }
+    }
+
+    @Test func aCappedQueryDatasetContinuesAfterTiedTextKeysInTheSourcesOrder() async throws {
+        // A query runs at PostgreSQL: its text keys must sort as DuckDB sorts them ("C" collation),
+        // or the boundary would be a different row there than here.
+        let table = SyncFixture.uniqueName("textkeys")
+        try TestEnvironment.psql("""
+            CREATE TABLE \(table) (code text PRIMARY KEY, at timestamptz NOT NULL);
+            INSERT INTO \(table) SELECT chr(65 + g % 26) || lower(chr(65 + (g / 26) % 26)) || g, '2024-01-01' FROM generate_series(1, 500) g;
+            """)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: """
+            coded:
+              source: pg
+              dataset_query: "SELECT code AS dataset_id, at FROM \(table)"
+              results_query: "SELECT code AS dataset_id, 1 AS one, at FROM \(table)"
+              primary_key: [dataset_id]
+              results_primary_key: [dataset_id]
+              incremental_column: at
+              max_sync_rows: 120
+            """)
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            var runs = 0
+            var truncated = true
+            while truncated && runs < 10 {
+                let result = try await SyncFixture.sync(server, "coded")
+                #expect(result["status"] as? String == "succeeded", "\(result)")
+                truncated = result["truncated"] as? Bool ?? false
+                runs += 1
+            }
+            #expect(runs == 5, "500 rows at 120 a run take five runs")
+            for table in ["coded_dataset", "coded_results"] {
+                let exact = try await SyncFixture.copyRows(server, "SELECT count(*), count(DISTINCT dataset_id) FROM \(table)")
+                #expect(exact == [[.bigint(500), .bigint(500)]], "\(table)")
+            }
+        }
+    }
+
+    @Test func aPartitionColumnSpanningAllOfInt64Syncs() async throws {
+        let table = SyncFixture.uniqueName("extremes")
+        try TestEnvironment.psql("""
+            CREATE TABLE \(table) (id bigint PRIMARY KEY, label text);
+            INSERT INTO \(table) VALUES (-9223372036854775808, 'min'), (-1, 'minus one'), (0, 'zero'), (1, 'one'), (9223372036854775807, 'max');
+            """)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: "extremes: { source: pg, table: \(table), primary_key: [id], partition_column: id }", workers: 4)
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            let result = try await SyncFixture.sync(server, "extremes")
+            #expect(result["status"] as? String == "succeeded", "\(result)")
+            let rows = try await SyncFixture.copyRows(server, "SELECT id, label FROM extremes ORDER BY id")
+            #expect(rows == [
+                [.bigint(Int64.min), .varchar("min")], [.bigint(-1), .varchar("minus one")], [.bigint(0), .varchar("zero")],
+                [.bigint(1), .varchar("one")], [.bigint(Int64.max), .varchar("max")],
+            ])
+        }
+    }
+
+    @Test func partitionsCoverEveryValueOnce() async throws {
+        // Spans that do not divide evenly, and spans smaller than the number of workers.
+        let table = SyncFixture.uniqueName("spans")
+        try TestEnvironment.psql("""
+            CREATE TABLE \(table) (id bigint PRIMARY KEY);
+            INSERT INTO \(table) SELECT g FROM generate_series(1, 1003) g;
+            INSERT INTO \(table) VALUES (9223372036854775806), (9223372036854775807);
+            """)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: "spans: { source: pg, table: \(table), partition_column: id }", workers: 3)
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            #expect(try await SyncFixture.sync(server, "spans")["status"] as? String == "succeeded")
+            let exact = try await SyncFixture.copyRows(server, "SELECT count(*), count(DISTINCT id) FROM spans")
+            #expect(exact == [[.bigint(1005), .bigint(1005)]])
+        }
+    }
+}
