@@ -29,11 +29,13 @@ public struct TestServer: Sendable {
         return options
     }
 
-    /// Starts a server from `yaml` (a duckling.yaml body, optional) and `environment`.
+    /// Starts a server from `yaml` (a duckling.yaml body, optional) and `environment`. With `logs`,
+    /// everything the server logs, at every level, is captured there.
     public static func run<T: Sendable>(
         yaml: String? = nil,
         environment: [String: String] = [:],
         storeOptions: S3Store.Options = TestServer.fastStoreOptions,
+        logs: LogCapture? = nil,
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("duckling-test-\(UUID().uuidString)").path
@@ -52,8 +54,8 @@ public struct TestServer: Sendable {
         environment["HOME"] = ProcessInfo.processInfo.environment["HOME"]
         let configuration = try ConfigurationLoader(environment: environment, workingDirectory: root)
             .load(file: file, overrides: .init(dataDirectory: root + "/data"))
-        var logger = Logger(label: "duckling.test")
-        logger.logLevel = .warning
+        var logger = logs?.logger(label: "duckling.test") ?? Logger(label: "duckling.test")
+        if logs == nil { logger.logLevel = .warning }
         let services = DucklingServices(configuration: configuration, adminKey: Secret(adminKey), storeOptions: storeOptions, logger: logger)
         try await services.registry.openAll()
 

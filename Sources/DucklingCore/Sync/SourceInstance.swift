@@ -77,7 +77,8 @@ final class SourceInstance: Sendable {
     ///
     /// PostgreSQL connections of the run carry its statement timeout, a connect timeout and an
     /// application name (``applicationName(for:)``), so its statements can be found and cancelled.
-    func attach(_ source: SourceSettings, for runID: String, timeoutSeconds: Int, interrupter: Interrupter) async throws -> SourceAttachment {
+    /// `scope` names the run's database for failpoints.
+    func attach(_ source: SourceSettings, for runID: String, timeoutSeconds: Int, interrupter: Interrupter, scope: String) async throws -> SourceAttachment {
         let catalog = "source_\(source.name)_\(runID.prefix(8))"
         let url = switch source.kind {
         case .postgres: Self.postgresURL(source.url.value, runID: runID, timeoutSeconds: timeoutSeconds, connectTimeoutSeconds: source.connectTimeoutSeconds)
@@ -98,7 +99,7 @@ final class SourceInstance: Sendable {
             if let error = error as? DuckDBError { throw SyncError.source(redactor.redact(error.message)) }
             throw error
         }
-        return SourceAttachment(catalog: catalog, control: control, runID: runID, redactor: redactor)
+        return SourceAttachment(catalog: catalog, control: control, runID: runID, redactor: redactor, scope: scope)
     }
 
     /// The `application_name` of a run's PostgreSQL connections.
@@ -119,6 +120,7 @@ struct SourceAttachment: Sendable {
     let control: SerializedConnection
     let runID: String
     let redactor: SecretRedactor
+    let scope: String
 
     /// Asks PostgreSQL to cancel every statement of the run (a DuckDB interrupt cannot stop a
     /// statement PostgreSQL is still running). Queued on the control connection without waiting.
@@ -138,8 +140,8 @@ struct SourceAttachment: Sendable {
     /// attachment then lives until the process ends.
     func detach(logger: Logger) async {
         do {
-            try await control.run { [catalog] in
-                try Failpoints.hitBlocking("sync.detach")
+            try await control.run { [catalog, scope] in
+                try Failpoints.hitBlocking("sync.detach", scope: scope)
                 try $0.execute("DETACH DATABASE IF EXISTS \(SQL.quoted(catalog))")
             }
         } catch {

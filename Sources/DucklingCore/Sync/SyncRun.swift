@@ -60,7 +60,8 @@ struct SyncRun: Sendable {
     }
 
     func execute() async throws -> Outcome {
-        let attachment = try await sources.attach(source, for: runID, timeoutSeconds: dataset.queryTimeoutSeconds, interrupter: interrupter)
+        let attachment = try await sources.attach(source, for: runID, timeoutSeconds: dataset.queryTimeoutSeconds, interrupter: interrupter,
+                                                  scope: database.settings.path)
         let catalog = attachment.catalog
         let cancellation = source.kind == .postgres
             ? interrupter.whenInterrupted { [logger] _ in attachment.cancelPostgresStatements(logger: logger) }
