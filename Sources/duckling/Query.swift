@@ -35,15 +35,15 @@ struct Query: AsyncParsableCommand {
             database.path = ConfigurationLoader.absolute(file, base: FileManager.default.currentDirectoryPath, home: nil)
         }
         configuration.databases = [database]
-        let registry = DatabaseRegistry(configuration: configuration, logger: Logger(label: "duckling.query"))
+        let logger = bootstrapLogging(defaultLevel: .warning)
+        let registry = DatabaseRegistry(configuration: configuration, logger: logger)
         do {
             try await registry.openAll(readOnly: true)
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        let service = QueryService(registry: registry, settings: configuration.query,
-                                   logger: Logger(label: "duckling.query"), metricsFactory: NOOPMetricsHandler.instance)
+        let service = QueryService(registry: registry, settings: configuration.query, logger: logger, metricsFactory: NOOPMetricsHandler.instance)
         do {
             let stream = try await service.start(
                 QueryRequest(sql: sql, timeoutMilliseconds: timeoutMilliseconds), database: database.id, format: format)

@@ -134,3 +134,29 @@ import Testing
         }
     }
 }
+
+/// The token of a sync's chunk stream is in no statement text, so no query log can show it.
+@Suite(.serialized) struct ChunkTokenTests {
+    @Test func theLoadersTokenNeverAppearsInDuckDBsQueryLog() async throws {
+        let table = SyncFixture.uniqueName("logged")
+        try TestEnvironment.psql("CREATE TABLE \(table) (id int PRIMARY KEY); INSERT INTO \(table) SELECT generate_series(1, 5000)")
+        defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
+        let logs = LogCapture()
+        let yaml = try SyncFixture.configuration(datasets: "logged: { source: pg, table: \(table) }")
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual, logs: logs) { server in
+            let database = try #require(server.services.registry.database("default"))
+            // What an attacker hoped to turn on through the query API, turned on here past the gate.
+            try await database.withWriter { writer in try await writer.run { _ = try $0.query("SELECT * FROM enable_logging('QueryLog')").rows() } }
+            #expect(try await SyncFixture.sync(server, "logged")["status"] as? String == "succeeded")
+            let statements = try await SyncFixture.copyRows(server, "SELECT message FROM duckdb_logs() WHERE type = 'QueryLog'").compactMap { $0.first?.text }
+            let loads = statements.filter { $0.contains("chunk_stream") }
+            #expect(!loads.isEmpty, "the loaders' statements were not logged: \(statements)")
+            // Run ids are UUIDs too, so only the loaders' own statements are searched for one.
+            let uuid = try NSRegularExpression(pattern: "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+            for text in loads {
+                #expect(uuid.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil, "a stream token is in the query log: \(text)")
+            }
+            #expect(loads.allSatisfy { $0.contains("chunk_stream($1)") }, "\(loads)")
+        }
+    }
+}

@@ -29,9 +29,8 @@ struct ReadOnlyGate: Sendable {
         "duckdb_indexes", "duckdb_keywords", "duckdb_optimizers", "duckdb_schemas", "duckdb_sequences", "duckdb_tables",
         "duckdb_types", "duckdb_views", "duckdb_memory", "duckdb_approx_database_count", "duckdb_connection_count",
         "duckdb_coordinate_systems", "duckdb_table_sample",
-        "pragma_table_info", "table_info", "pragma_show", "show", "pragma_database_size", "database_size",
-        "pragma_storage_info", "storage_info", "pragma_metadata_info", "metadata_info", "pragma_version", "version",
-        "pragma_platform", "platform", "pragma_collations", "collations", "pragma_user_agent", "user_agent",
+        "pragma_table_info", "pragma_show", "pragma_database_size", "pragma_storage_info", "pragma_metadata_info",
+        "pragma_version", "pragma_platform", "pragma_collations", "pragma_user_agent",
         "icu_calendar_names", "pg_timezone_names",
     ]
 
