@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DuckDBKitTests",
-            dependencies: ["DuckDBKit"],
+            dependencies: ["DuckDBKit", "DucklingTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import DuckDBKit
+import enum DucklingTestSupport.ProcessResources
 import Foundation
 import Testing
 
@@ -23,6 +24,37 @@ import Testing
         let reopened = try Database(path: path, configuration: DatabaseConfiguration(accessMode: .readOnly)).connect()
         #expect(try reopened.single("SELECT sum(i) FROM t") == .hugeint(499_500))
         #expect(throws: DuckDBError.self) { try reopened.execute("INSERT INTO t VALUES (1)") }
+    }
+
+    @Test func closingReleasesTheFileEvenWithCachedStatements() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("released.db").path
+        let database = try Database(path: path)
+        let connection = try database.connect()
+        // A cached statement refers back to its connection: it must not keep it (and the file) open.
+        _ = try connection.cachedStatement("SELECT 42").execute(streaming: false)
+        try connection.execute("CREATE TABLE t AS SELECT range AS i FROM range(10)")
+        #expect(!ProcessResources.openFiles(startingWith: path).isEmpty)
+        connection.close()
+        database.close()
+        #expect(await database.waitUntilReleased(within: .seconds(10)))
+        #expect(ProcessResources.openFiles(startingWith: path).isEmpty, "\(ProcessResources.openFiles(startingWith: path))")
+        // Released means checkpointed: no WAL is left to replay.
+        #expect(!FileManager.default.fileExists(atPath: path + ".wal"))
+        #expect(throws: DuckDBError.self) { _ = try connection.query("SELECT 1") }
+        #expect(throws: DuckDBError.self) { _ = try database.connect() }
+    }
+
+    @Test func aDatabaseDroppedWithoutClosingIsReleasedToo() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("dropped.db").path
+        do {
+            let connection = try Database(path: path).connect()
+            _ = try connection.cachedStatement("SELECT 1").execute(streaming: false)
+        }
+        #expect(ProcessResources.openFiles(startingWith: path).isEmpty, "\(ProcessResources.openFiles(startingWith: path))")
     }
 
     @Test func invalidSettingFailsToOpenWithDuckDBsMessage() {

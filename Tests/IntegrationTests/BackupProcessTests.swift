@@ -28,9 +28,7 @@ import Testing
     }
 
     private func environment() -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DUCKLING_") || $0.key.hasPrefix("DUCKLING_TEST_") }
-        environment["DUCKLING_BACKUP_KEY"] = Data(repeating: 42, count: 32).base64EncodedString()
-        return environment
+        ProcessEnvironment.clean(["DUCKLING_BACKUP_KEY": Data(repeating: 42, count: 32).base64EncodedString()])
     }
 
     private func duckling(_ arguments: [String]) throws -> ProcessResult {

@@ -17,9 +17,7 @@ import Testing
         """
 
     private func environment(_ extra: [String: String] = [:]) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DUCKLING_") || $0.key.hasPrefix("DUCKLING_TEST_") }
-        environment.merge(extra) { $1 }
-        return environment
+        ProcessEnvironment.clean(extra)
     }
 
     @Test func versionNamesBothVersions() throws {

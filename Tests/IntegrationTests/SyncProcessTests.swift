@@ -8,64 +8,6 @@ import Testing
 
 /// The sync as a user runs it: the `duckling` binary, killed mid-run, and `duckling sync`.
 @Suite(.serialized) struct SyncProcessTests {
-    private func environment(_ extra: [String: String] = [:]) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DUCKLING_") || $0.key.hasPrefix("DUCKLING_TEST_") }
-        environment.merge(extra) { $1 }
-        return environment
-    }
-
-    /// A `duckling serve` process on a free port, with an admin key.
-    private final class Server: @unchecked Sendable {
-        let process: Process
-        let port: Int
-        let key = "process-test-key"
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-
-        init(config: String, directory: String, environment: [String: String]) throws {
-            port = Int.random(in: 42000...49000)
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: try ducklingBinary())
-            process.arguments = ["serve", "--config", config, "--port", String(port)]
-            process.environment = environment.merging(["DUCKLING_API_KEY": key, "DUCKLING_LOG_LEVEL": "error"]) { $1 }
-            process.currentDirectoryURL = URL(fileURLWithPath: directory)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-        }
-
-        func waitUntilHealthy() async throws {
-            for _ in 0..<200 {
-                if (try? await request(.GET, "/health"))?.0 == 200 { return }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            throw IntegrationFailure("duckling serve did not become healthy")
-        }
-
-        func request(_ method: HTTPMethod, _ path: String) async throws -> (Int, [String: Any]) {
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-            request.method = method
-            request.headers.add(name: "Authorization", value: "Bearer \(key)")
-            let response = try await client.execute(request, timeout: .seconds(120))
-            let body = try await response.body.collect(upTo: 16 << 20)
-            let json = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
-            return (Int(response.status.code), json)
-        }
-
-        func status(_ dataset: String) async throws -> [String: Any] {
-            ((try await request(.GET, "/api/store/status").1["datasets"] as? [String: Any])?[dataset] as? [String: Any]) ?? [:]
-        }
-
-        func kill() {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        deinit {
-            if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-            try? client.syncShutdown()
-        }
-    }
-
     @Test func aServerKilledMidSyncRestartsConsistentAndTheNextSyncCompletes() async throws {
         let table = SyncFixture.uniqueName("killed")
         try TestEnvironment.psql("""
@@ -77,9 +19,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try SyncFixture.configuration(datasets: "killed: { source: pg, table: \(table), primary_key: [id], incremental_column: at }", workers: 1)
             .write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
-        let environment = environment(["AUTO_START_SYNC": "false"])
+        let environment = ProcessEnvironment.clean(["AUTO_START_SYNC": "false"])
 
-        var server = try Server(config: "duckling.yaml", directory: directory, environment: environment)
+        var server = try ServerProcess(config: "duckling.yaml", directory: directory, environment: environment)
         try await server.waitUntilHealthy()
         #expect(try await server.request(.POST, "/api/store/sync/killed?wait=true").0 == 200)
         let watermark = try await server.status("killed")["watermarks"] as? [String: String]
@@ -93,7 +35,7 @@ import Testing
         #expect(progress > 0 && progress < 1_500_000, "the kill did not land mid-run (\(progress) rows moved)")
         server.kill()
 
-        server = try Server(config: "duckling.yaml", directory: directory, environment: environment)
+        server = try ServerProcess(config: "duckling.yaml", directory: directory, environment: environment)
         try await server.waitUntilHealthy()
         let status = try await server.status("killed")
         #expect(status["rows"] as? Int == 1000)
@@ -131,7 +73,7 @@ import Testing
         try SyncFixture.configuration(datasets: "term: { source: pg, table: \(table) }", workers: 1)
             .write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
         // The default: datasets sync when the server starts.
-        let server = try Server(config: "duckling.yaml", directory: directory, environment: environment())
+        let server = try ServerProcess(config: "duckling.yaml", directory: directory, environment: ProcessEnvironment.clean())
         try await server.waitUntilHealthy()
         var progress = 0
         for _ in 0..<400 where progress == 0 {
@@ -147,7 +89,7 @@ import Testing
         let log = try run(try ducklingBinary(), [
             "query", "SELECT status, (SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND (table_name = 'term' OR table_name LIKE '_duckling%')) FROM _duckling.sync_log",
             "--format", "csv", "--config", "duckling.yaml",
-        ], environment: environment(), directory: directory)
+        ], environment: ProcessEnvironment.clean(), directory: directory)
         #expect(log.stdout.hasPrefix("status,"), "\(log.stderr)")
         #expect(log.stdout.contains("cancelled,0"), "the run was not rolled back: \(log.stdout)")
     }
@@ -162,18 +104,18 @@ import Testing
             good: { source: pg, table: \(table), primary_key: [id], incremental_column: at }
             broken: { source: pg, table: no_such_table_here }
             """).write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
-        let good = try run(try ducklingBinary(), ["sync", "good", "--config", "duckling.yaml"], environment: environment(), directory: directory)
+        let good = try run(try ducklingBinary(), ["sync", "good", "--config", "duckling.yaml"], environment: ProcessEnvironment.clean(), directory: directory)
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.hasPrefix("good: full sync succeeded in "))
         #expect(good.stdout.contains("500 rows read, 500 rows in the copy"))
-        let again = try run(try ducklingBinary(), ["sync", "good", "--config", "duckling.yaml"], environment: environment(), directory: directory)
+        let again = try run(try ducklingBinary(), ["sync", "good", "--config", "duckling.yaml"], environment: ProcessEnvironment.clean(), directory: directory)
         #expect(again.stdout.hasPrefix("good: incremental sync succeeded"))
-        let all = try run(try ducklingBinary(), ["sync", "--config", "duckling.yaml", "--full"], environment: environment(), directory: directory)
+        let all = try run(try ducklingBinary(), ["sync", "--config", "duckling.yaml", "--full"], environment: ProcessEnvironment.clean(), directory: directory)
         #expect(all.status == 1)
         #expect(all.stdout.contains("good: full sync succeeded"))
         #expect(all.stdout.contains("broken: failed after"))
         #expect(all.stdout.contains("no_such_table_here"))
-        let unknown = try run(try ducklingBinary(), ["sync", "missing", "--config", "duckling.yaml"], environment: environment(), directory: directory)
+        let unknown = try run(try ducklingBinary(), ["sync", "missing", "--config", "duckling.yaml"], environment: ProcessEnvironment.clean(), directory: directory)
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("no dataset 'missing'"))
     }
