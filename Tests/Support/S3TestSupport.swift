@@ -35,6 +35,14 @@ public enum S3Test {
         return body.components(separatedBy: "<UploadId>").count - 1
     }
 
+    /// Starts a multipart upload of `key` and leaves it open, as a killed upload does.
+    public static func startUpload(bucket: String, key: String) async throws {
+        var request = HTTPClientRequest(url: "\(try endpoint)/\(bucket)/\(key)?uploads")
+        request.method = .POST
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        guard response.status.code == 200 else { throw TestFailure("could not start an upload of \(key): \(response.status)") }
+    }
+
     /// A moto server that checks signatures, with an IAM user allowed everything and a bucket,
     /// (re)started by `scripts/test-services moto-auth`.
     public struct AuthServer: Sendable {
