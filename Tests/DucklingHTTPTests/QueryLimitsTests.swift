@@ -95,6 +95,23 @@ import Testing
         }
     }
 
+    @Test func aClientThatWritesItsWholeBodyFirstGetsIts413AtOnce() async throws {
+        try await TestServer.run { server in
+            // As Python's urllib does: the whole 64 MB body, then read; no Expect: 100-continue.
+            for connection in ["close", "keep-alive"] {
+                let started = ContinuousClock.now
+                let answer = try await BlockingClient.post(port: server.port, path: "/api/query", key: server.adminKey,
+                                                           bodyBytes: 64 << 20, connection: connection)
+                let elapsed = ContinuousClock.now - started
+                #expect(answer.hasPrefix("HTTP/1.1 413"), "\(connection): \(answer.prefix(200))")
+                #expect(answer.lowercased().contains("connection: close"), "\(answer.prefix(300))")
+                #expect(answer.contains("body_too_large"))
+                #expect(elapsed < .seconds(15), "the 413 took \(elapsed)")
+            }
+            #expect(try await server.query("SELECT 1").status == 200)
+        }
+    }
+
     @Test func tooManyConcurrentQueriesAre429() async throws {
         try await TestServer.run(yaml: "query:\n  max_concurrent: 2\n  max_queued: 1\n") { server in
             let running = (0..<3).map { _ in
@@ -109,6 +126,62 @@ import Testing
             #expect(refused.headers["Retry-After"].first == "1")
             for task in running { #expect(try await task.value.status == 504) }
             #expect(try await server.query("SELECT 1").status == 200)
+        }
+    }
+}
+
+/// A client on a blocking socket that writes its whole request before it reads a byte.
+enum BlockingClient {
+    /// POSTs `bodyBytes` bytes (a JSON string padded out) and returns the raw answer.
+    static func post(port: Int, path: String, key: String, bodyBytes: Int, connection: String) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try send(port: port, path: path, key: key, bodyBytes: bodyBytes, connection: connection) })
+            }.start()
+        }
+    }
+
+    private static func send(port: Int, path: String, key: String, bodyBytes: Int, connection: String) throws -> String {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw TestFailure("socket: \(errno)") }
+        defer { close(socket) }
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("connect: \(errno)") }
+        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(bodyBytes)\r\nConnection: \(connection)\r\n\r\n"
+        try write(Array(head.utf8), to: socket)
+        let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 16)
+        var sent = 0
+        while sent < bodyBytes {
+            let part = min(chunk.count, bodyBytes - sent)
+            try write(Array(chunk[..<part]), to: socket)
+            sent += part
+        }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while !String(decoding: answer, as: UTF8.self).contains("\"success\":false}") {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            answer += buffer[..<count]
+        }
+        return String(decoding: answer, as: UTF8.self)
+    }
+
+    private static func write(_ bytes: [UInt8], to socket: Int32) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw TestFailure("the server stopped reading after \(offset) bytes: errno \(errno)") }
+            offset += written
         }
     }
 }
