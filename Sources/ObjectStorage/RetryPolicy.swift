@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-public import Logging
+import Logging
 
 /// Bounded exponential backoff with jitter for S3 requests: 5xx, 408, 429 and broken connections
 /// are retried; authentication and other client errors are final.

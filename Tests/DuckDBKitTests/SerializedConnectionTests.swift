@@ -5,14 +5,30 @@ import Testing
 @Suite struct SerializedConnectionTests {
     private let longQuery = "SELECT count(*) FROM range(100000000000)"
 
+    /// Signalled by a job when it starts on its connection, so a test waits for that event.
+    private final class Started: Sendable {
+        private let stream: AsyncStream<Void>
+        private let continuation: AsyncStream<Void>.Continuation
+
+        init() { (stream, continuation) = AsyncStream.makeStream() }
+
+        func signal() { continuation.yield() }
+
+        func wait() async {
+            var iterator = stream.makeAsyncIterator()
+            _ = await iterator.next()
+        }
+    }
+
     @Test func cancellingTheTaskInterruptsTheQuery() async throws {
         let database = try Database(path: nil)
         let connection = try SerializedConnection(database: database, label: "test")
         let started = ContinuousClock.now
+        let running = Started()
         let task = Task {
-            try await connection.run { try $0.query(self.longQuery).scalar() }
+            try await connection.run { running.signal(); return try $0.query(self.longQuery).scalar() }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        await running.wait()
         task.cancel()
         let outcome = await task.result
         #expect(ContinuousClock.now - started < .seconds(2))
@@ -30,8 +46,9 @@ import Testing
         let connection = try SerializedConnection(database: database, label: "test")
         try await connection.run { try $0.execute("CREATE TABLE marks (i INTEGER)") }
         // Occupy the queue so the second job is still waiting when it is cancelled.
-        let blocker = Task { try await connection.run { try $0.query("SELECT count(*) FROM range(300000000)").scalar() } }
-        try await Task.sleep(for: .milliseconds(50))
+        let running = Started()
+        let blocker = Task { try await connection.run { running.signal(); return try $0.query("SELECT count(*) FROM range(300000000)").scalar() } }
+        await running.wait()
         let waiting = Task { try await connection.run { try $0.execute("INSERT INTO marks VALUES (1)") } }
         waiting.cancel()
         let result = await waiting.result
@@ -63,8 +80,9 @@ import Testing
         let database = try Database(path: nil, configuration: DatabaseConfiguration(threads: 2))
         let busy = try SerializedConnection(database: database, label: "busy")
         let quick = try SerializedConnection(database: database, label: "quick")
-        let long = Task { try await busy.run { try $0.query(self.longQuery).scalar() } }
-        try await Task.sleep(for: .milliseconds(100))
+        let running = Started()
+        let long = Task { try await busy.run { running.signal(); return try $0.query(self.longQuery).scalar() } }
+        await running.wait()
         let started = ContinuousClock.now
         #expect(try await quick.run { try $0.query("SELECT 1").scalar() } == .integer(1))
         #expect(ContinuousClock.now - started < .milliseconds(100))

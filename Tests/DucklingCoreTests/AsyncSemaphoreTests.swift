@@ -2,14 +2,19 @@
 import Testing
 
 @Suite struct AsyncSemaphoreTests {
+    /// Waits until `count` callers wait on `semaphore`.
+    private func waiting(_ semaphore: AsyncSemaphore, _ count: Int) async {
+        while semaphore.usage.waiting < count { await Task.yield() }
+    }
+
     @Test func waitersAreServedInOrderAndTheQueueIsBounded() async throws {
         let semaphore = AsyncSemaphore(permits: 1)
         try await semaphore.acquire()
         let order = OrderLog()
         let first = Task { try await semaphore.acquire(queueLimit: 2); await order.append(1); semaphore.release() }
-        try await Task.sleep(for: .milliseconds(20))
+        await waiting(semaphore, 1)
         let second = Task { try await semaphore.acquire(queueLimit: 2); await order.append(2); semaphore.release() }
-        try await Task.sleep(for: .milliseconds(20))
+        await waiting(semaphore, 2)
         #expect(semaphore.usage.waiting == 2)
         await #expect(throws: AsyncSemaphore.QueueFull.self) { try await semaphore.acquire(queueLimit: 2) }
         semaphore.release()
@@ -23,7 +28,7 @@ import Testing
         let semaphore = AsyncSemaphore(permits: 1)
         try await semaphore.acquire()
         let waiter = Task { try await semaphore.acquire() }
-        try await Task.sleep(for: .milliseconds(20))
+        await waiting(semaphore, 1)
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(semaphore.usage.waiting == 0)

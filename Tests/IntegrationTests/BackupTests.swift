@@ -111,9 +111,12 @@ import Testing
                         syncCount.record(result["status"] as? String == "succeeded" ? 200 : 500)
                     }
                 }
-                try await Task.sleep(for: .milliseconds(500))
+                // The backup starts once the clients are answered and a sync has gone through...
+                _ = await eventually { results.count(200) >= 16 && syncCount.count(200) >= 1 }
                 let reply = try await server.request(.POST, "/automation/backup")
-                try await Task.sleep(for: .milliseconds(300))
+                // ... and the load goes on until the clients have been answered again after it.
+                let answered = results.count(200)
+                _ = await eventually { results.count(200) >= answered + 16 }
                 stop.set()
                 try await group.waitForAll()
                 return (reply, results, syncCount)
@@ -145,12 +148,14 @@ import Testing
                     #expect(slow.status == 200, "\(slow.text)")
                     #expect(slow.text.contains("200000000"))
                 }
-                try await Task.sleep(for: .milliseconds(300))
+                let database = try #require(server.services.registry.database("default"))
+                #expect(await eventually { database.poolUsage?.inUse == 1 }, "the slow query did not start")
                 group.addTask {
                     let restored = try await server.request(.POST, "/automation/restore")
                     #expect(restored.status == 200, "\(restored.text)")
                 }
-                try await Task.sleep(for: .milliseconds(300))
+                // The restore has taken the database out of service and waits for the slow query.
+                #expect(await eventually { !database.isOpen }, "the restore did not start")
                 let during = try await server.query("SELECT count(*) FROM orders")
                 #expect(during.status == 503, "\(during.text)")
                 #expect(during.headers.first(name: "Retry-After") != nil)

@@ -120,18 +120,13 @@ import Testing
             let before = try await snapshot(server, "big")
             let started = try await server.request(.POST, "/api/store/sync/big?full=true")
             #expect(started.status == 202)
-            var progress = 0
-            for _ in 0..<300 where progress == 0 {
-                try await Task.sleep(for: .milliseconds(20))
-                progress = try await SyncFixture.status(server, "big")["progress_rows"] as? Int ?? 0
-            }
-            #expect(progress > 0, "the sync never started moving rows")
+            let moving = try await eventually { try await SyncFixture.status(server, "big")["progress_rows"] as? Int ?? 0 > 0 }
+            #expect(moving, "the sync never started moving rows")
             try TestEnvironment.postgres("stop")
             var status: [String: Any] = [:]
-            for _ in 0..<300 {
-                try await Task.sleep(for: .milliseconds(100))
+            _ = try await eventually {
                 status = try await SyncFixture.status(server, "big")
-                if status["state"] as? String != "syncing" { break }
+                return status["state"] as? String != "syncing"
             }
             try TestEnvironment.postgres("start")
             #expect(status["state"] as? String == "error", "\(status)")
@@ -180,14 +175,17 @@ import Testing
                 datasets:
                   nothing: { source: pg, table: does_not_matter }
             """
-        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+        let logs = LogCapture()
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual, logs: logs) { server in
             let reply = try await server.request(.POST, "/api/store/sync/nothing?wait=true")
             #expect(reply.status == 500)
             #expect(reply.text.contains("password authentication failed"), "\(reply.text)")
             let status = try await server.request(.GET, "/api/store/status")
             let log = try await SyncFixture.copyRows(server, "SELECT error FROM _duckling.sync_log")
             let health = try await server.request(.GET, "/api/health")
-            for text in [reply.text, status.text, health.text, log.description] {
+            // What the server logged, every level: the failure is there, the password is not.
+            #expect(logs.text.contains("password authentication failed"), "the failure was not logged: \(logs.text)")
+            for text in [reply.text, status.text, health.text, log.description, logs.text] {
                 #expect(!text.contains(password), "the password leaked: \(text)")
             }
             #expect(status.text.contains("duckling:••••••@127.0.0.1"))

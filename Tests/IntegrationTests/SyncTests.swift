@@ -271,12 +271,8 @@ import Testing
             #expect(second.status == 409)
             #expect((try second.json["error"] as? [String: Any])?["run_id"] as? String == runID)
             #expect(second.errorCode == "sync_running")
-            var state = ""
-            for _ in 0..<600 where state != "ready" {
-                try await Task.sleep(for: .milliseconds(100))
-                state = try await SyncFixture.status(server, "big")["state"] as? String ?? ""
-            }
-            #expect(state == "ready")
+            let ready = try await eventually(within: .seconds(60)) { try await SyncFixture.status(server, "big")["state"] as? String == "ready" }
+            #expect(ready)
 
             // After a reset, the next run is full.
             result = try await SyncFixture.sync(server, "big")

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What this process holds open, read from `/proc/self`.
 public enum ProcessResources {

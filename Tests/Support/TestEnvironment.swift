@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The services `scripts/test-services` started (PostgreSQL, moto), read from the environment
 /// `make test` exports, or from the running services' env file.

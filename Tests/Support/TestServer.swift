@@ -1,5 +1,5 @@
 public import AsyncHTTPClient
-public import DucklingCore
+import DucklingCore
 public import DucklingHTTP
 public import Foundation
 import Logging
@@ -186,5 +186,16 @@ extension TestServer {
             throw TestFailure("query failed (\(reply.status)): \(reply.text)")
         }
         return rows
+    }
+}
+
+/// Waits for an event: returns as soon as `condition` holds (checked every few milliseconds), or
+/// false once `timeout` has passed without it. Tests wait with this, never with a fixed sleep.
+public func eventually(within timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if try await condition() { return true }
+        guard ContinuousClock.now < deadline else { return false }
+        try? await Task.sleep(for: .milliseconds(5))
     }
 }

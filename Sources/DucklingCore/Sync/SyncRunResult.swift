@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// How a sync run ended.
 public struct SyncRunResult: Sendable, Codable, Equatable {
