@@ -105,7 +105,7 @@ import Testing
             server:
               port: eighty
               hots: 0.0.0.0
-            duckdb: { threads: 0 }
+            duckdb: { threads: 0, memory_limit: plenty }
             databases:
               lms:
                 sources:
@@ -114,7 +114,8 @@ import Testing
                   orders: { source: nowhere, table: orders, primary_ky: [id] }
             """)
         let text = found.map(\.description)
-        #expect(found.count == 6, "\(text)")
+        #expect(found.count == 7, "\(text)")
+        #expect(text.contains("duckling.yaml: duckdb.memory_limit: expected a size such as 4GB or 512MiB, got 'plenty'"))
         #expect(text.contains("duckling.yaml: server.port: expected a whole number, got 'eighty'"))
         #expect(text.contains("duckling.yaml: server.hots: unknown key (did you mean 'host'?)"))
         #expect(text.contains("duckling.yaml: duckdb.threads: must be between 1 and 1024, got 0"))

@@ -44,8 +44,8 @@ enum SyncFixture {
     }
 
     /// Runs a sync through the API and waits for it; returns the run's result object.
-    static func sync(_ server: TestServer, _ dataset: String, full: Bool = false) async throws -> [String: Any] {
-        let reply = try await server.request(.POST, "/api/store/sync/\(dataset)?wait=true\(full ? "&full=true" : "")")
+    static func sync(_ server: TestServer, _ dataset: String, full: Bool = false, db: String = "default") async throws -> [String: Any] {
+        let reply = try await server.request(.POST, "/api/store/sync/\(dataset)?wait=true&db=\(db)\(full ? "&full=true" : "")")
         guard let result = try reply.json["result"] as? [String: Any] else { throw TestFailure("no result: \(reply.text)") }
         return result
     }

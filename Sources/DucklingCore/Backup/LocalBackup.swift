@@ -54,7 +54,8 @@ extension BackupService {
     /// This database's complete local backups (with a readable manifest naming this database),
     /// newest first. Reads the directory and every manifest on the blocking I/O threads.
     func localBackups() async throws -> [LocalBackup] {
-        try await BlockingIO.run { [localRoot, id = database.id] in
+        try await BlockingIO.run { [localRoot, id = database.id, path = database.settings.path] in
+            try Failpoints.hitBlocking("backup.list", scope: path)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: localRoot.path)) ?? []
             return names.filter { BackupNaming.isBackup($0, of: id) }
                 .compactMap { LocalBackup.load(localRoot.appendingPathComponent($0)) }

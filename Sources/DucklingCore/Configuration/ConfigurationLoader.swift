@@ -99,6 +99,9 @@ public struct ConfigurationLoader: Sendable {
         server.dataDirectory = Self.absolute(
             server.dataDirectory, base: serverDataDirectoryFromFile ? fileDirectory : workingDirectory, home: environment["HOME"])
         if engine.tempDirectory == nil { engine.tempDirectory = server.dataDirectory + "/tmp" }
+        if let limit = engine.memoryLimit, MemorySize.bytes(limit) == nil {
+            reader.report("duckdb.memory_limit", "expected a size such as 4GB or 512MiB, got '\(limit)'")
+        }
         if query.defaultTimeoutMilliseconds > query.maxTimeoutMilliseconds {
             reader.report("query.default_timeout_ms", "is larger than query.max_timeout_ms (\(query.maxTimeoutMilliseconds))")
         }

@@ -14,7 +14,7 @@ public struct ConfigurationSummary {
         lines.append("  read_only_keys: \(server.readOnlyKeys.count)")
         let engine = configuration.engine
         lines.append("duckdb:")
-        lines.append("  memory_limit: \(engine.memoryLimit ?? "\(engine.maxMemoryPercentage)% of RAM")")
+        lines.append("  memory_limit: \(engine.memoryLimit ?? "\(engine.maxMemoryPercentage)% of RAM") for every DuckDB instance together")
         lines.append("  threads: \(engine.threads.map(String.init) ?? "one per core")")
         lines.append("  temp_directory: \(engine.tempDirectory ?? "-")")
         lines.append("  sync_mode: \(engine.syncMode.rawValue), sync_workers: \(engine.syncWorkers)")

@@ -1,8 +1,9 @@
 /// DuckDB engine settings shared by every database instance, and how syncs run.
 public struct EngineSettings: Sendable {
-    /// `memory_limit` per instance, e.g. "4GB". When nil, `maxMemoryPercentage` of RAM is used.
+    /// The memory budget of every DuckDB instance together, e.g. "4GB" (see ``MemoryBudget``).
+    /// When nil, `maxMemoryPercentage` of RAM is used.
     public var memoryLimit: String?
-    /// Share of physical memory for each instance when no explicit limit is set (`DUCKDB_MAX_MEMORY_PERCENTAGE`).
+    /// The budget as a share of physical memory when no explicit limit is set (`DUCKDB_MAX_MEMORY_PERCENTAGE`).
     public var maxMemoryPercentage: Int = 60
     /// `threads` per instance; nil keeps DuckDB's default (the number of cores).
     public var threads: Int?

@@ -58,7 +58,8 @@ public final class ManagedDatabase: Sendable {
     }
 
     func makeInstance(readOnly: Bool = false) throws -> DatabaseInstance {
-        try DatabaseInstance(settings: settings, engine: engine, memoryLimit: memory.databaseLimit, readers: query.maxConcurrent, readOnly: readOnly)
+        try Failpoints.hitBlocking("database.open", scope: settings.path)
+        return try DatabaseInstance(settings: settings, engine: engine, memoryLimit: memory.databaseLimit, readers: query.maxConcurrent, readOnly: readOnly)
     }
 
     /// Closes the database: new work is refused with `reason`, running work finishes, the file is

@@ -54,6 +54,9 @@ public final class SyncEngine: Sendable {
         state.withLock { $0.pausePatience = patience }
     }
 
+    /// The instance that reads the sources, once prepared.
+    var sourceDatabase: Database? { state.withLock { $0.sources?.database } }
+
     /// Whether the recorded state has been loaded (runs wait for it).
     public var isPrepared: Bool { state.withLock { $0.prepared } }
 

@@ -41,7 +41,8 @@ struct HealthController {
                 duckdbVersion: Database.libraryVersion,
                 uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
                 databases: databases,
-                queries: queries.statistics.snapshot(databases: Set(visible.map(\.id))))
+                queries: queries.statistics.snapshot(databases: Set(visible.map(\.id))),
+                memory: .init(registry.memory))
         }
     }
 }

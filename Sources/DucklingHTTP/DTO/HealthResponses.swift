@@ -36,6 +36,28 @@ struct DetailedHealthResponse: Encodable {
         }
     }
 
+    /// The one memory budget every DuckDB instance of the process shares, and each kind's part.
+    struct Memory: Encodable {
+        let budgetBytes: UInt64
+        let databaseBytes: UInt64
+        let sourceBytes: UInt64
+        let transientBytes: UInt64
+
+        init(_ budget: MemoryBudget) {
+            budgetBytes = budget.totalBytes
+            databaseBytes = budget.databaseBytes
+            sourceBytes = budget.sourceBytes
+            transientBytes = budget.transientBytes
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case budgetBytes = "budget_bytes"
+            case databaseBytes = "database_bytes"
+            case sourceBytes = "source_bytes"
+            case transientBytes = "transient_bytes"
+        }
+    }
+
     let success = true
     let status: String
     let version: String
@@ -43,9 +65,10 @@ struct DetailedHealthResponse: Encodable {
     let uptimeSeconds: Int
     let databases: [DatabaseHealth]
     let queries: QueryStatistics.Snapshot
+    let memory: Memory
 
     enum CodingKeys: String, CodingKey {
-        case success, status, version, databases, queries
+        case success, status, version, databases, queries, memory
         case duckdbVersion = "duckdb_version"
         case uptimeSeconds = "uptime_seconds"
     }
