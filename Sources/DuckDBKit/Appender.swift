@@ -20,6 +20,7 @@ public final class Appender {
         }
         self.handle = appender
         self.connection = connection
+        connection.database.statementOpened()
         self.target = "\(schema).\(table)"
         self.columnTypes = (0..<Int(duckdb_appender_column_count(appender))).map { index in
             var type = duckdb_appender_column_type(appender, idx_t(index))
@@ -31,6 +32,7 @@ public final class Appender {
     deinit {
         // Closing flushes; an explicit close() reports errors, this one cannot.
         duckdb_appender_destroy(&handle)
+        connection.database.statementClosed()
     }
 
     /// Appends one row; values are converted to the column types.

@@ -15,10 +15,15 @@ public final class Database: Sendable {
     private let state: Mutex<State>
 
     private struct State {
+        var isReleased: Bool { handle == nil && openConnections == 0 && openStatements == 0 }
+
         /// The address of the `duckdb_database` handle, nil once closed (a plain integer, so the
         /// state is `Sendable`; only used under the lock).
         var handle: Int?
         var openConnections = 0
+        /// Prepared statements, results and appenders not yet destroyed: each keeps DuckDB's client
+        /// context, and with it the instance and its file, alive after its connection is closed.
+        var openStatements = 0
         var released: [UInt64: CheckedContinuation<Bool, Never>] = [:]
         var nextWaiter: UInt64 = 0
     }
@@ -85,13 +90,16 @@ public final class Database: Sendable {
     /// Connections made and not yet closed.
     public var openConnectionCount: Int { state.withLock { $0.openConnections } }
 
-    /// Waits until the instance is closed and every connection to it is closed too (then DuckDB
-    /// has released the file) and returns true, or returns false when `patience` runs out first.
+    /// Statements, results and appenders not yet destroyed.
+    public var openStatementCount: Int { state.withLock { $0.openStatements } }
+
+    /// Waits until the instance is closed and every connection, statement and result of it is
+    /// gone too (then DuckDB has released the file) and returns true, or returns false when `patience` runs out first.
     /// It waits for that event; it does not poll.
     public func waitUntilReleased(within patience: Duration) async -> Bool {
         await withCheckedContinuation { continuation in
             let id = state.withLock { state -> UInt64? in
-                if state.handle == nil && state.openConnections == 0 { return nil }
+                if state.isReleased { return nil }
                 state.nextWaiter += 1
                 state.released[state.nextWaiter] = continuation
                 return state.nextWaiter
@@ -130,9 +138,19 @@ public final class Database: Sendable {
         resumeIfReleased()
     }
 
+    /// A statement, result or appender was made on a connection of this database.
+    func statementOpened() {
+        state.withLock { $0.openStatements += 1 }
+    }
+
+    func statementClosed() {
+        state.withLock { $0.openStatements -= 1 }
+        resumeIfReleased()
+    }
+
     private func resumeIfReleased() {
         let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
-            guard state.handle == nil && state.openConnections == 0 else { return [] }
+            guard state.isReleased else { return [] }
             defer { state.released = [:] }
             return Array(state.released.values)
         }

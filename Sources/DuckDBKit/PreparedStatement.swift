@@ -10,6 +10,8 @@ public final class PreparedStatement {
     /// connection (and with it the database file) open. Using a statement after its connection is
     /// gone is a programming error.
     unowned let connection: Connection
+    /// Kept to count this statement among the handles that keep the instance alive.
+    private let database: Database
     /// The SQL text it was prepared from.
     public let sql: String
 
@@ -23,11 +25,14 @@ public final class PreparedStatement {
         }
         self.handle = handle
         self.connection = connection
+        self.database = connection.database
         self.sql = sql
+        database.statementOpened()
     }
 
     deinit {
         duckdb_destroy_prepare(&handle)
+        database.statementClosed()
     }
 
     /// DuckDB's classification of the statement (`SELECT`, `INSERT`, `ATTACH`, …).

@@ -15,6 +15,7 @@ public final class QueryResult {
         self.result = result
         self.connection = connection
         self.sql = sql
+        connection.database.statementOpened()
         var columns: [Column] = []
         var result = result
         let count = Int(duckdb_column_count(&result))
@@ -30,6 +31,7 @@ public final class QueryResult {
 
     deinit {
         duckdb_destroy_result(&result)
+        connection.database.statementClosed()
     }
 
     /// Rows changed by an INSERT, UPDATE or DELETE.

@@ -92,6 +92,18 @@ public enum FileCopy {
         try syncDirectory(target.deletingLastPathComponent())
     }
 
+    /// Moves `source` to `target` only if nothing is at `target` (a hard link, then the source's
+    /// unlink: never replaces a file that appeared meanwhile). Both must be on one file system.
+    public static func moveWithoutReplacing(_ source: URL, to target: URL) throws {
+        guard Foundation.link(source.path, target.path) == 0 else {
+            throw ObjectStoreError(.localFile, "cannot move \(source.lastPathComponent) to \(target.path): \(String(cString: strerror(errno)))")
+        }
+        guard Foundation.unlink(source.path) == 0 else {
+            throw ObjectStoreError(.localFile, "cannot remove \(source.path) after moving it: \(String(cString: strerror(errno)))")
+        }
+        try syncDirectory(target.deletingLastPathComponent())
+    }
+
     /// fsyncs a directory, making renames and creations in it durable.
     public static func syncDirectory(_ directory: URL) throws {
         let descriptor = try FileDescriptor.open(directory.path, flags: O_RDONLY | O_DIRECTORY)

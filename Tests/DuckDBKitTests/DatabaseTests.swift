@@ -46,6 +46,28 @@ import Testing
         #expect(throws: DuckDBError.self) { _ = try database.connect() }
     }
 
+    @Test func aStatementLeftOverKeepsTheFileUntilItGoes() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("held.db").path
+        let database = try Database(path: path)
+        var statement: PreparedStatement?
+        do {
+            let connection = try database.connect()
+            statement = try connection.prepare("SELECT 1")
+            connection.close()
+        }
+        database.close()
+        // The statement keeps DuckDB's client context, and with it the file: not released yet.
+        #expect(database.openStatementCount == 1)
+        #expect(await database.waitUntilReleased(within: .milliseconds(200)) == false)
+        #expect(!ProcessResources.openFiles(startingWith: path).isEmpty)
+        statement = nil
+        #expect(statement == nil)
+        #expect(await database.waitUntilReleased(within: .seconds(10)))
+        #expect(ProcessResources.openFiles(startingWith: path).isEmpty)
+    }
+
     @Test func aDatabaseDroppedWithoutClosingIsReleasedToo() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

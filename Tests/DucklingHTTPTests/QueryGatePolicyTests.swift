@@ -117,12 +117,48 @@ import Testing
         }
     }
 
-    @Test func filesAreNotReachableByName() async throws {
+    @Test func filesAreNotReachableByNameWhereverTheNameIsSplit() async throws {
         try await TestServer.run { server in
-            for sql in ["SELECT * FROM '/etc/passwd.csv'", "FROM 'data.parquet'", "DESCRIBE 's3://bucket/file.csv'", "SELECT * FROM 'https://example.com/x.json'"] {
+            // A CSV where DuckDB would read it: the spill directory it lets such an instance read.
+            let database = try #require(server.services.registry.database("default"))
+            let spill = try #require(server.services.configuration.engine.tempDirectory) + "/" + database.id
+            try FileManager.default.createDirectory(atPath: spill, withIntermediateDirectories: true)
+            try "secret,value\nkey,hunter2\n".write(toFile: spill + "/leak.csv", atomically: true, encoding: .utf8)
+            for sql in ["SELECT * FROM '/etc/passwd.csv'", "FROM 'data.parquet'", "DESCRIBE 's3://bucket/file.csv'",
+                        "SELECT * FROM 'https://example.com/x.json'", "SELECT * FROM data.csv", "SELECT * FROM data.csv.gz",
+                        "FROM \"\(spill)/leak\".csv", "FROM \"\(spill)/*\".csv", "DESCRIBE leak.csv", "SUMMARIZE leak.csv",
+                        "SELECT * FROM \"\(database.settings.path)\".duckdb"] {
                 let reply = try await server.query(sql, key: .readOnly)
                 #expect(reply.status == 403 && reply.errorCode == "permission_denied", "\(sql) → \(reply.text)")
+                // The gate's own refusal, not DuckDB's (which would name the file it tried).
+                #expect(reply.text.contains("names a file or URL"), "\(sql) → \(reply.text)")
+                #expect(!reply.text.contains("hunter2"))
             }
+        }
+    }
+
+    @Test func showListsOnlyWhatIsAllowed() async throws {
+        try await TestServer.run { server in
+            for sql in ["SHOW TABLES", "SHOW ALL TABLES", "SHOW DATABASES", "SHOW", "DESCRIBE"] {
+                let reply = try await server.query(sql, key: .readOnly)
+                #expect(reply.status == 200, "\(sql) → \(reply.text)")
+            }
+            // SHOW variables answers from duckdb_variables(), which no tree shows.
+            for sql in ["SHOW variables", "SELECT getvariable('anything')"] {
+                let reply = try await server.query(sql, key: .readOnly)
+                #expect(reply.status == 403 && reply.errorCode == "function_not_allowed", "\(sql) → \(reply.text)")
+            }
+        }
+    }
+
+    @Test func statementsTooDeepToCheckAreRefusedNotFailed() async throws {
+        try await TestServer.run { server in
+            let deep = "SELECT " + Array(repeating: "1", count: 400).joined(separator: " + ")
+            let reply = try await server.query(deep)
+            #expect(reply.status == 400 && reply.errorCode == "statement_too_complex", "\(reply.text.prefix(300))")
+            // Constants DuckDB writes as Infinity in the tree are read, and answered.
+            let infinite = try await server.query("SELECT 1e999 AS x")
+            #expect(infinite.status == 200, "\(infinite.text)")
         }
     }
 
@@ -132,6 +168,8 @@ import Testing
             let database = try #require(server.services.registry.database("default"))
             let loader = try await database.withWriter { writer in try await writer.run { try $0.connectionID } }
             let stream = try ChunkStream(columns: [Column(name: "secret", type: .varchar)], readableBy: [loader])
+            // Finished: a read that got past the checks would return (no rows) instead of failing.
+            stream.finish()
             for sql in ["SELECT * FROM chunk_stream('\(stream.token)')", "SELECT * FROM query('SELECT * FROM chunk_stream(''\(stream.token)'')')",
                         "SELECT * FROM main.chunk_stream('\(stream.token)')"] {
                 let reply = try await server.query(sql)
@@ -144,7 +182,11 @@ import Testing
                 }
             }
             #expect(direct?.message.contains("no such stream") == true)
-            stream.finish()
+            // The loader's own connection may read it.
+            let own = try await database.withWriter { writer in
+                try await writer.run { try $0.query("SELECT count(*) FROM chunk_stream($1)", [.varchar(stream.token)]).scalar() }
+            }
+            #expect(own == .bigint(0))
         }
     }
 

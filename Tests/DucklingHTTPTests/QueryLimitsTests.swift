@@ -108,6 +108,41 @@ import Testing
         }
     }
 
+    @Test func aClientThatStopsReadingLosesItsConnectionAtTheTimeLimit() async throws {
+        try await TestServer.run { server in
+            // A huge NDJSON result to a client that never reads: the server's writes block.
+            let body = #"{"sql":"SELECT range AS i, md5(range::VARCHAR) AS d FROM range(1000000000)","timeout_ms":1500}"#
+            let client = try BlockingClient.open(port: server.port)
+            defer { close(client) }
+            let head = "POST /api/query HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.adminKey)\r\n"
+                + "Accept: application/x-ndjson\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            try BlockingClient.write(Array(head.utf8), to: client)
+            let database = try #require(server.services.registry.database("default"))
+            #expect(await eventually(within: .seconds(10)) { database.poolUsage?.inUse == 1 }, "the query never started")
+            // The time limit frees the connection although nobody asks for the next chunk.
+            let freed = await eventually(within: .seconds(10)) { database.poolUsage?.inUse == 0 }
+            #expect(freed, "a client that stopped reading still holds its connection")
+            // And a restore, which waits for running queries, is not held up by it.
+            #expect(try await server.request(.POST, "/automation/backup").status == 200)
+            #expect(try await server.request(.POST, "/automation/restore", timeout: .seconds(20)).status == 200)
+        }
+    }
+
+    @Test func aClientThatStallsMidBodyIsCutOff() async throws {
+        try await TestServer.run(yaml: "server:\n  max_body_bytes: 4096\n") { server in
+            let client = try BlockingClient.open(port: server.port)
+            defer { close(client) }
+            let head = "POST /api/query HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.adminKey)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            try BlockingClient.write(Array(head.utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: 10000), to: client)
+            // Then nothing more: the server answers 413 and closes rather than wait for ever.
+            let started = ContinuousClock.now
+            let answer = try BlockingClient.readAll(client)
+            #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(200))")
+            #expect(ContinuousClock.now - started < .seconds(20))
+        }
+    }
+
     @Test func tooManyConcurrentQueriesAre429() async throws {
         try await TestServer.run(yaml: "query:\n  max_concurrent: 2\n  max_queued: 1\n") { server in
             let running = (0..<3).map { _ in
@@ -139,10 +174,10 @@ enum BlockingClient {
         }
     }
 
-    private static func send(port: Int, path: String, key: String, bodyBytes: Int, connection: String) throws -> String {
+    /// A connected socket to the server, with 30 s send and receive timeouts; the caller closes it.
+    static func open(port: Int) throws -> Int32 {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw TestFailure("socket: \(errno)") }
-        defer { close(socket) }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -153,7 +188,28 @@ enum BlockingClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw TestFailure("connect: \(errno)") }
+        guard connected == 0 else {
+            close(socket)
+            throw TestFailure("connect: \(errno)")
+        }
+        return socket
+    }
+
+    /// Everything the server sends until it closes the connection (or 30 s pass).
+    static func readAll(_ socket: Int32) throws -> String {
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            answer += buffer[..<count]
+        }
+        return String(decoding: answer, as: UTF8.self)
+    }
+
+    private static func send(port: Int, path: String, key: String, bodyBytes: Int, connection: String) throws -> String {
+        let socket = try open(port: port)
+        defer { close(socket) }
         let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(bodyBytes)\r\nConnection: \(connection)\r\n\r\n"
         try write(Array(head.utf8), to: socket)
@@ -174,7 +230,7 @@ enum BlockingClient {
         return String(decoding: answer, as: UTF8.self)
     }
 
-    private static func write(_ bytes: [UInt8], to socket: Int32) throws {
+    static func write(_ bytes: [UInt8], to socket: Int32) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -112,12 +112,16 @@ import Testing
                     }
                 }
                 // The backup starts once the clients are answered and a sync has gone through...
-                _ = await eventually { results.count(200) >= 16 && syncCount.count(200) >= 1 }
+                let loaded = await eventually { results.count(200) >= 16 && syncCount.count(200) >= 1 }
+                let before = results.count(200)
                 let reply = try await server.request(.POST, "/automation/backup")
-                // ... and the load goes on until the clients have been answered again after it.
+                // Queries were answered while the backup ran, and the load goes on after it.
+                let during = results.count(200) - before
                 let answered = results.count(200)
-                _ = await eventually { results.count(200) >= answered + 16 }
+                let after = await eventually { results.count(200) >= answered + 16 }
                 stop.set()
+                #expect(loaded && after, "the load did not run around the backup")
+                #expect(during > 0, "no query was answered while the backup ran")
                 try await group.waitForAll()
                 return (reply, results, syncCount)
             }

@@ -1,4 +1,5 @@
 import DuckDBKit
+import DucklingCore
 import DucklingTestSupport
 import Foundation
 import Testing
@@ -63,6 +64,40 @@ import Testing
         // And a restore now goes through.
         let again = try duckling(["backup", "restore", "--config", config])
         #expect(again.status == 0, "\(again.stderr)")
+        #expect(try contents(config) == Self.new)
+    }
+
+    @Test func aRecoveryKilledHalfwayIsFinishedByTheNextOpen() throws {
+        let (directory, config) = try prepare()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try duckling(["backup", "restore", "--config", config], failpoints: "restore.swap.after-move-in=kill").status == 128 + SIGKILL)
+        // The recovery itself dies between removing the new file's WAL and the new file.
+        let recovering = try duckling(["backup", "list", "--config", config], failpoints: "restore.recover.after-remove-new-wal=kill")
+        #expect(recovering.status == 128 + SIGKILL, "\(recovering.stderr)")
+        #expect(try duckling(["backup", "list", "--config", config]).status == 0)
+        #expect(try contents(config) == Self.old)
+    }
+
+    @Test func anotherProcessCannotTouchADatabaseMidRestore() async throws {
+        let (directory, config) = try prepare()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let yaml = try String(contentsOfFile: config, encoding: .utf8)
+        let database = directory + "/live.db"
+        try await TestServer.run(yaml: yaml) { server in
+            Failpoints.enable("restore.swap.after-move-aside", .pause, scope: database)
+            defer { Failpoints.disable("restore.swap.after-move-aside") }
+            let restore = Task { try await server.request(.POST, "/automation/restore") }
+            await Failpoints.waitUntilHit("restore.swap.after-move-aside")
+            // No file is at the path now; a second process must not "recover" it under the server.
+            let other = try duckling(["backup", "list", "--config", config])
+            #expect(other.status != 0)
+            #expect(other.stderr.contains("another Duckling process"), "\(other.stderr)")
+            #expect(FileManager.default.fileExists(atPath: database + ".pre-restore"), "the other process moved the old file back")
+            Failpoints.resume("restore.swap.after-move-aside")
+            let restored = try await restore.value
+            #expect(restored.status == 200, "\(restored.text)")
+            #expect(try await server.rows("SELECT count(*) FROM t").first?.first as? String == "1000")
+        }
         #expect(try contents(config) == Self.new)
     }
 

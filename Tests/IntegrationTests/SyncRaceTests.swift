@@ -68,6 +68,32 @@ import Testing
         }
     }
 
+    @Test func aRunThatCannotLoadTheStateWritesNothingOverIt() async throws {
+        let table = try table(rows: 1000)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/kept.db"
+        let yaml = try SyncFixture.configuration(datasets: "kept: { source: pg, table: \(table), primary_key: [id], incremental_column: at }")
+            .replacingOccurrences(of: "  default:\n", with: "  default:\n    path: \(file)\n")
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            let first = try await SyncFixture.sync(server, "kept")
+            #expect(first["status"] as? String == "succeeded")
+        }
+        // The start's preparation and the next run's both fail.
+        Failpoints.enable("sync.prepare", .error, scope: file, times: 2)
+        defer { Failpoints.disable("sync.prepare") }
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            let failed = try await SyncFixture.sync(server, "kept")
+            #expect(failed["status"] as? String == "failed", "\(failed)")
+            #expect((failed["error"] as? String)?.contains("could not be loaded") == true, "\(failed)")
+            // What the first server recorded is intact: the next run is incremental from its watermark.
+            let next = try await SyncFixture.sync(server, "kept")
+            #expect(next["status"] as? String == "succeeded" && next["sync_type"] as? String == "incremental", "\(next)")
+            #expect(try await SyncFixture.status(server, "kept")["rows"] as? Int == 1000)
+        }
+    }
+
     @Test func aRestoreCancelsSyncsThatOutstayTheirPatience() async throws {
         let fixture = try BackupFixture(rows: 500)
         defer { fixture.drop() }

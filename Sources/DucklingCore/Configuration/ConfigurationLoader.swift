@@ -109,6 +109,11 @@ public struct ConfigurationLoader: Sendable {
         let databases = DatabasesSection(reader: reader, fileDirectory: fileDirectory, dataDirectory: server.dataDirectory, home: environment["HOME"])
             .parse(top?["databases"], automation: automation, environment: environment)
 
+        let budget = MemoryBudget(engine: engine, databases: databases.count, sourceInstances: databases.filter { !$0.datasets.isEmpty }.count)
+        if engine.memoryLimit.flatMap(MemorySize.bytes) != nil, !budget.isSufficient {
+            let needed = MemoryBudget.minimumTotal(databases: databases.count, sourceInstances: databases.filter { !$0.datasets.isEmpty }.count)
+            reader.report("duckdb.memory_limit", "is shared by every DuckDB instance and too small for \(databases.count) databases: at least \(needed >> 20)MiB")
+        }
         let problems = reader.problems + environmentReader.problems
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return DucklingConfiguration(server: server, engine: engine, query: query, automation: automation, databases: databases, file: path)

@@ -6,6 +6,8 @@ import Synchronization
 final class ConnectionPool: Sendable {
     private let semaphore: AsyncSemaphore
     private let idle: Mutex<[SerializedConnection]>
+    /// The interrupters of the work holding connections, so a drain that runs out of patience can stop it.
+    private let holders = Mutex<(next: UInt64, interrupters: [UInt64: Interrupter])>((0, [:]))
 
     init(database: Database, size: Int, label: String) throws {
         self.semaphore = AsyncSemaphore(permits: size)
@@ -24,9 +26,34 @@ final class ConnectionPool: Sendable {
         semaphore.release()
     }
 
+    /// Records `interrupter` as stopping the work that holds a connection; returns a token for ``untrack(_:)``.
+    func track(_ interrupter: Interrupter) -> UInt64 {
+        holders.withLock { holders in
+            holders.next += 1
+            holders.interrupters[holders.next] = interrupter
+            return holders.next
+        }
+    }
+
+    /// Interrupts all the work holding connections now.
+    func interruptHolders() {
+        for interrupter in holders.withLock({ Array($0.interrupters.values) }) { interrupter.interrupt(.cancelled) }
+    }
+
+    func untrack(_ token: UInt64) {
+        _ = holders.withLock { $0.interrupters.removeValue(forKey: token) }
+    }
+
     /// Waits until every connection is back and keeps them all: nothing runs on the pool afterwards.
-    /// If the wait is cancelled, what was taken is given back.
-    func drain() async throws {
+    /// Work still holding a connection after `patience` is interrupted (a query whose client stopped
+    /// reading, say), then waited for. If the wait is cancelled, what was taken is given back.
+    func drain(patience: Duration) async throws {
+        let deadline = ContinuousClock.now + patience
+        let timer = Task { [self] in
+            try await Task.sleep(until: deadline, clock: .continuous)
+            interruptHolders()
+        }
+        defer { timer.cancel() }
         var taken = 0
         do {
             while taken < semaphore.permits {

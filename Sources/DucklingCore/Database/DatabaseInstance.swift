@@ -1,6 +1,7 @@
 import DuckDBKit
 import Foundation
 import Logging
+import ObjectStorage
 
 /// One open DuckDB instance of a database file: its read pool and its single write connection.
 ///
@@ -33,13 +34,16 @@ final class DatabaseInstance: Sendable {
             let directory = (settings.path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        if let temp = engine.tempDirectory {
+        // A spill directory of this database's own: DuckDB lets SQL on an instance without external
+        // access read its temp directory, which must then hold nothing but DuckDB's spill files.
+        let temp = engine.tempDirectory.map { $0 + "/" + settings.id }
+        if let temp {
             try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
         }
         let database = try Database(path: settings.path, configuration: DatabaseConfiguration(
             memoryLimit: memoryLimit,
             threads: engine.threads,
-            tempDirectory: engine.tempDirectory,
+            tempDirectory: temp,
             accessMode: readOnly ? .readOnly : .automatic,
             allowsExternalAccess: false,
             // Nothing here stores secrets; without this, merely listing them touches ~/.duckdb.
@@ -79,12 +83,13 @@ final class DatabaseInstance: Sendable {
     }
 
     /// Waits until every running read and write has finished and keeps every connection, so
-    /// nothing can use the instance again. If the wait is cancelled, what was taken is given back.
-    func drain() async throws {
+    /// nothing can use the instance again; queries still running after `patience` are interrupted.
+    /// If the wait is cancelled, what was taken is given back.
+    func drain(patience: Duration = .seconds(30)) async throws {
         try await writeGate.withExclusive {
-            try await readers.drain()
+            try await readers.drain(patience: patience)
             do {
-                try await syncWriters.drain()
+                try await syncWriters.drain(patience: patience)
             } catch {
                 readers.undrain()
                 throw error
@@ -114,11 +119,14 @@ final class DatabaseInstance: Sendable {
         await readers.closeAll()
         await syncWriters.closeAll()
         await writer.close()
-        database.close()
+        // duckdb_close may tear the instance down (and checkpoint) right here: not on the cooperative pool.
+        await BlockingIO.runLogged(logger) { [database] in database.close() }
         let released = await database.waitUntilReleased(within: patience)
         if !released {
-            logger.error("the database instance did not close: a connection is still open",
-                         metadata: ["duckling.open_connections": .stringConvertible(database.openConnectionCount)])
+            logger.error("the database instance did not close: a connection or statement is still open", metadata: [
+                "duckling.open_connections": .stringConvertible(database.openConnectionCount),
+                "duckling.open_statements": .stringConvertible(database.openStatementCount),
+            ])
         }
         return released
     }

@@ -37,7 +37,8 @@ final class FileSwap: @unchecked Sendable {  // used by one restore at a time, s
             walMovedAside = true
             try step("restore.swap.after-wal-aside")
         }
-        try FileCopy.rename(replacement, to: live)
+        // Never over a file that appeared at the path meanwhile.
+        try FileCopy.moveWithoutReplacing(replacement, to: live)
         try step("restore.swap.after-move-in")
     }
 
@@ -47,8 +48,9 @@ final class FileSwap: @unchecked Sendable {  // used by one restore at a time, s
     /// that the new file is the database, and a failure to remove the old WAL is only returned
     /// (opening the file removes it later).
     func discardOld() throws -> (any Error)? {
-        if movedAside { try Self.remove(aside) }
+        if movedAside { try FileManager.default.removeItem(at: aside) }
         do {
+            try FileCopy.syncDirectory(aside.deletingLastPathComponent())
             try step("restore.swap.after-discard-old")
             if walMovedAside { try Self.remove(walAside) }
             return nil
@@ -83,9 +85,11 @@ final class FileSwap: @unchecked Sendable {  // used by one restore at a time, s
         let manager = FileManager.default
         if manager.fileExists(atPath: swap.aside.path) {
             if manager.fileExists(atPath: swap.live.path) {
-                // The old WAL, if any, is still aside: a WAL at the live path belongs to the new file.
-                try Self.remove(swap.live)
+                // The old WAL, if any, is still aside: a WAL at the live path belongs to the new
+                // file. It goes first: a WAL left at the path with no file there is the old one's.
                 if manager.fileExists(atPath: swap.wal.path) { try Self.remove(swap.wal) }
+                try Failpoints.hitBlocking("restore.recover.after-remove-new-wal", scope: path)
+                try Self.remove(swap.live)
             }
             try FileCopy.rename(swap.aside, to: swap.live)
             if manager.fileExists(atPath: swap.walAside.path) { try FileCopy.rename(swap.walAside, to: swap.wal) }

@@ -5,11 +5,11 @@ import ObjectStorage
 extension ManagedDatabase {
     /// Replaces the database file with `replacement` (a verified copy on the same file system),
     /// following DESIGN.md §7: refuse new work (503 with a retry hint), let running queries and
-    /// writes finish, close the instance and wait until DuckDB has released the file, keep the old
-    /// file aside, move the new one in, reopen it and run `check` on it, and only then remove the
-    /// old file and put the database back in service. On any failure the old file is put back and
-    /// reopened, and the error is thrown; a crash at any step is undone when the file next opens
-    /// (``FileSwap/recoverInterrupted(path:)``).
+    /// writes finish (interrupting queries that outstay 30 s), close the instance and wait until
+    /// DuckDB has released the file, keep the old file aside, move the new one in, reopen it and
+    /// run `check` on it, and only then remove the old file and put the database back in service.
+    /// On any failure the old file is put back and reopened, and the error is thrown; a crash at
+    /// any step is undone when the file next opens (``FileSwap/recoverInterrupted(path:)``).
     public func replaceFile(with replacement: URL, check: @escaping @Sendable (Connection) throws -> Void) async throws {
         let old = try takeOffline(reason: "being restored")
         do {
@@ -18,17 +18,12 @@ extension ManagedDatabase {
             bringOnline(old)
             throw error
         }
-        guard await old.close(checkpoint: true, logger: logger) else {
-            // A connection this code does not own still holds the old instance: opening the file
-            // again would open it twice in one process, so the database stays out of service.
-            let reason = "the database did not close for the restore; nothing was changed, restart Duckling to reopen it"
-            markUnavailable(reason)
-            throw DatabaseUnavailable(databaseID: id, reason: reason, retryAfterSeconds: 30)
-        }
+        try await closeOrStayOut(old, checkpoint: true)
         let swap = FileSwap(path: settings.path)
+        let instance: DatabaseInstance
         do {
             try await BlockingIO.run { try swap.swap(in: replacement) }
-            let instance = try await openChecked(check)
+            instance = try await openChecked(check)
             do {
                 try await Failpoints.hit("restore.after-reopen", scope: settings.path)
                 if let leftover = try await BlockingIO.run({ try swap.discardOld() }) {
@@ -36,21 +31,47 @@ extension ManagedDatabase {
                                    metadata: ["duckling.error": .string(String(describing: leftover))])
                 }
             } catch {
-                _ = await instance.close(checkpoint: false, logger: logger)
+                try await closeOrStayOut(instance, checkpoint: false)
                 throw error
             }
-            try await Failpoints.hit("restore.before-online", scope: settings.path)
-            bringOnline(instance)
-            logger.notice("database file replaced by a restored backup")
+        } catch let error as DatabaseUnavailable {
+            // An instance did not release the file: nothing may open it again in this process.
+            throw error
         } catch {
             logger.error("restore failed; putting the previous database back", metadata: ["duckling.error": .string(String(describing: error))])
-            do {
-                try await BlockingIO.run { try self.open() }
-            } catch let reopen {
-                markUnavailable("the restore failed and the previous database could not be reopened: \(reopen)")
-                logger.critical("the previous database could not be reopened", metadata: ["duckling.error": .string(String(describing: reopen))])
-            }
+            await reopen()
             throw error
+        }
+        // From here the new file is the database: the old one is gone.
+        do {
+            try await Failpoints.hit("restore.before-online", scope: settings.path)
+        } catch {
+            try await closeOrStayOut(instance, checkpoint: false)
+            await reopen()
+            throw error
+        }
+        bringOnline(instance)
+        logger.notice("database file replaced by a restored backup")
+    }
+
+    /// Closes `instance` and waits for DuckDB to release the file; if it does not (a connection
+    /// this code does not own holds it), the database stays out of service, because opening the
+    /// file again would open it twice in one process.
+    private func closeOrStayOut(_ instance: DatabaseInstance, checkpoint: Bool) async throws {
+        guard await instance.close(checkpoint: checkpoint, logger: logger) else {
+            let reason = "the database did not close for the restore; restart Duckling to reopen it"
+            markUnavailable(reason)
+            throw DatabaseUnavailable(databaseID: id, reason: reason, retryAfterSeconds: 30)
+        }
+    }
+
+    /// Opens what is at the path after a failure, undoing an unfinished swap first (``open(readOnly:)``).
+    private func reopen() async {
+        do {
+            try await BlockingIO.run { try self.open() }
+        } catch {
+            markUnavailable("the restore failed and the database could not be reopened: \(error)")
+            logger.critical("the database could not be reopened", metadata: ["duckling.error": .string(String(describing: error))])
         }
     }
 
@@ -62,7 +83,7 @@ extension ManagedDatabase {
             try await instance.writer.run { try check($0) }
             return instance
         } catch {
-            _ = await instance.close(checkpoint: false, logger: logger)
+            try await closeOrStayOut(instance, checkpoint: false)
             throw error
         }
     }

@@ -18,6 +18,8 @@ public final class ManagedDatabase: Sendable {
     private struct State {
         var instance: DatabaseInstance?
         var unavailableReason: String? = "not open"
+        /// Held from the first open until ``close(reason:)``, across a restore's swap.
+        var lock: DatabaseFileLock?
     }
 
     public var id: String { settings.id }
@@ -38,6 +40,10 @@ public final class ManagedDatabase: Sendable {
     /// a missing file with its `.pre-restore` beside it is put back, never replaced by an empty
     /// database; a read-only open refuses such a file. Blocks: call it off the cooperative pool.
     func open(readOnly: Bool = false) throws {
+        if state.withLock({ $0.lock == nil }) {
+            let lock = try DatabaseFileLock(database: settings.path, databaseID: id, exclusive: !readOnly)
+            state.withLock { $0.lock = lock }
+        }
         if readOnly {
             if FileSwap.isInterrupted(path: settings.path) {
                 throw DatabaseUnavailable(
@@ -65,14 +71,22 @@ public final class ManagedDatabase: Sendable {
     /// Closes the database: new work is refused with `reason`, running work finishes, the file is
     /// checkpointed (it opens with no WAL to replay) and DuckDB releases it before this returns.
     public func close(reason: String = "closed") async {
-        guard let instance = try? takeOffline(reason: reason) else { return }
+        guard let instance = try? takeOffline(reason: reason) else {
+            releaseLock()
+            return
+        }
         do {
             try await instance.drain()
         } catch {
             logger.warning("closing without waiting for running work", metadata: ["duckling.error": .string(String(describing: error))])
         }
-        _ = await instance.close(checkpoint: !instance.readOnly, logger: logger)
+        // The lock goes only once DuckDB has let go of the file.
+        if await instance.close(checkpoint: !instance.readOnly, logger: logger) { releaseLock() }
         logger.info("database closed", metadata: ["duckling.path": .string(settings.path)])
+    }
+
+    private func releaseLock() {
+        state.withLock { $0.lock = nil }
     }
 
     /// Keeps the database out of service with `reason` (something needs an operator).
@@ -129,7 +143,7 @@ public final class ManagedDatabase: Sendable {
     func leaseReader(queueLimit: Int?, interrupter: Interrupter? = nil) async throws -> ReaderLease {
         let instance = try currentInstance()
         let connection = try await instance.readers.acquire(queueLimit: queueLimit, interrupter: interrupter)
-        return ReaderLease(connection: connection, pool: instance.readers, gate: instance.gate)
+        return ReaderLease(connection: connection, pool: instance.readers, gate: instance.gate, interrupter: interrupter)
     }
 
     /// Runs `body` with the exclusive write connection: sync writes pause until it returns, reads go on.
@@ -182,15 +196,19 @@ final class ReaderLease: Sendable {
     let gate: ReadOnlyGate
     private let pool: ConnectionPool
     private let released = Atomic(false)
+    /// Registered with the pool, so a drain out of patience can stop the work holding the lease.
+    private let tracking: UInt64?
 
-    init(connection: SerializedConnection, pool: ConnectionPool, gate: ReadOnlyGate) {
+    init(connection: SerializedConnection, pool: ConnectionPool, gate: ReadOnlyGate, interrupter: Interrupter?) {
         self.connection = connection
         self.pool = pool
         self.gate = gate
+        self.tracking = interrupter.map(pool.track)
     }
 
     func release() {
         if !released.exchange(true, ordering: .acquiringAndReleasing) {
+            if let tracking { pool.untrack(tracking) }
             pool.release(connection)
         }
     }

@@ -2,9 +2,10 @@ public import Foundation
 
 /// One memory budget for every DuckDB instance the process opens (`memory_limit`, else
 /// `DUCKDB_MAX_MEMORY_PERCENTAGE` of physical memory), divided among them so that together they
-/// never ask for more: each served database gets four shares, each source instance (a database
-/// with datasets) one, and one share is kept for short-lived instances (backup verification).
-/// DuckDB cannot share one buffer pool between instances, so each gets a fixed part.
+/// never ask for more: each served database gets three shares and one more for its short-lived
+/// instances (it verifies or restores one backup at a time), and each source instance (a database
+/// with datasets) one. DuckDB cannot share one buffer pool between instances, so each gets a fixed
+/// part. A budget too small to give every instance ``minimumBytes`` is a configuration error.
 public struct MemoryBudget: Sendable, Equatable {
     /// The whole budget.
     public let totalBytes: UInt64
@@ -15,20 +16,31 @@ public struct MemoryBudget: Sendable, Equatable {
     /// The `memory_limit` of a short-lived instance (verifying a backup copy, a restore's check).
     public let transientBytes: UInt64
 
-    /// No instance gets less than this, even when the budget is smaller (DuckDB needs some room).
+    /// The least an instance should get (DuckDB needs some room); a `memory_limit` that gives less is refused at start.
     static let minimumBytes: UInt64 = 64 << 20
 
     public init(engine: EngineSettings, databases: Int, sourceInstances: Int,
                 physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) {
         let total = engine.memoryLimit.flatMap(MemorySize.bytes)
             ?? physicalMemory / 100 * UInt64(engine.maxMemoryPercentage)
-        let shares = UInt64(4 * max(1, databases) + max(0, sourceInstances) + 1)
-        let share = total / shares
+        let share = total / Self.shares(databases: databases, sourceInstances: sourceInstances)
         self.totalBytes = total
-        self.databaseBytes = max(Self.minimumBytes, share * 4)
-        self.sourceBytes = max(Self.minimumBytes, share)
-        self.transientBytes = max(Self.minimumBytes, share)
+        self.databaseBytes = share * 3
+        self.sourceBytes = share
+        self.transientBytes = share
     }
+
+    private static func shares(databases: Int, sourceInstances: Int) -> UInt64 {
+        UInt64(4 * max(1, databases) + max(0, sourceInstances))
+    }
+
+    /// The smallest budget that gives every instance at least ``minimumBytes``.
+    static func minimumTotal(databases: Int, sourceInstances: Int) -> UInt64 {
+        minimumBytes * shares(databases: databases, sourceInstances: sourceInstances)
+    }
+
+    /// Whether every instance gets at least ``minimumBytes``.
+    public var isSufficient: Bool { sourceBytes >= Self.minimumBytes }
 
     public init(configuration: DucklingConfiguration, physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) {
         self.init(engine: configuration.engine, databases: configuration.databases.count,

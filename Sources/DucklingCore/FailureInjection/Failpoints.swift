@@ -24,6 +24,15 @@ public enum Failpoints {
         case count
     }
 
+    /// Every failpoint in the code. A name not here is refused, so a typo in a test fails loudly
+    /// instead of injecting nothing.
+    public static let known: Set<String> = [
+        "restore.swap.before-move-aside", "restore.swap.after-move-aside", "restore.swap.after-wal-aside",
+        "restore.swap.after-move-in", "restore.after-reopen", "restore.swap.after-discard-old", "restore.before-online",
+        "restore.recover.after-remove-new-wal", "database.open", "backup.list", "sync.prepare", "sync.reset-watermark",
+        "sync.detach",
+    ]
+
     private struct Point {
         var action: Action
         var scope: String?
@@ -46,6 +55,7 @@ public enum Failpoints {
 
     /// Enables `name` in this process (replacing an earlier setting of it).
     public static func enable(_ name: String, _ action: Action, scope: String? = nil, times: Int? = nil) {
+        precondition(known.contains(name), "unknown failpoint \(name)")
         state.withLock { $0.points[name] = Point(action: action, scope: scope, remaining: times) }
         active.store(true, ordering: .releasing)
     }
@@ -139,6 +149,7 @@ public enum Failpoints {
 
     /// Counts a hit and returns the action to take, or nil when `name` is not enabled for `scope`.
     private static func record(_ name: String, scope: String?) -> Action? {
+        assert(known.contains(name), "a failpoint site uses the unknown name \(name)")
         let (action, waiters) = state.withLock { state -> (Action?, [CheckedContinuation<Void, Never>]) in
             guard var point = state.points[name] else { return (nil, []) }
             if let wanted = point.scope, !(scope ?? "").contains(wanted) { return (nil, []) }
@@ -173,16 +184,22 @@ public enum Failpoints {
         }
     }
 
+    /// Whether `text` is a valid `DUCKLING_FAILPOINTS` value.
+    static func isValidSetting(_ text: String) -> Bool {
+        (try? parse(text)) != nil
+    }
+
     /// Parses `DUCKLING_FAILPOINTS`.
     private static func parse(_ text: String) throws -> [String: Point] {
         var points: [String: Point] = [:]
         for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw FailpointError(name: item) }
+            guard parts.count == 2, known.contains(parts[0]) else { throw FailpointError(name: item) }
             var spec = parts[1]
             var times: Int?
             if let star = spec.firstIndex(of: "*") {
-                times = Int(spec[spec.index(after: star)...])
+                guard let count = Int(spec[spec.index(after: star)...]), count > 0 else { throw FailpointError(name: item) }
+                times = count
                 spec = String(spec[..<star])
             }
             let action: Action

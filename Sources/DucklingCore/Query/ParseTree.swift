@@ -8,13 +8,20 @@ struct ParseTree: Sendable {
     var tableFunctions: Set<String> = []
     /// Lower-cased names of scalar, aggregate and window functions and macros.
     var functions: Set<String> = []
-    /// Table and view names as written (`FROM x`, `DESCRIBE x`), lower-cased.
-    var relations: Set<String> = []
+    /// Table and view names as written (`FROM x`), lower-cased, each with its schema and catalog
+    /// qualifiers: `FROM data.csv` is a file to DuckDB's replacement scans, not a table.
+    var relations: Set<[String]> = []
+    /// What `SHOW x` lists (`tables`, `databases`, `variables`, …): DuckDB binds each to a table
+    /// function of its own, which the tree does not show.
+    var shows: Set<String> = []
 
     /// The statements of `json` (one object per statement), or nil when DuckDB could not serialize
     /// the text, which it does only for `SELECT` statements.
     static func parse(_ json: String) throws -> [ParseTree]? {
-        let document = try JSONDecoder().decode(Node.self, from: Data(json.utf8))
+        // json_serialize_sql writes `Infinity` and `NaN` for such constants, which JSON5 reads.
+        let decoder = JSONDecoder()
+        decoder.allowsJSON5 = true
+        let document = try decoder.decode(Node.self, from: Data(json.utf8))
         guard case .object(let root) = document, root["error"] != .bool(true),
               case .array(let statements)? = root["statements"] else { return nil }
         return statements.map { statement in
@@ -33,8 +40,12 @@ struct ParseTree: Sendable {
             } else if let name = fields["function_name"]?.text {
                 functions.insert(name.lowercased())
             }
-            if type == "BASE_TABLE" || type == "SHOW_REF", let name = fields["table_name"]?.text, !name.isEmpty {
-                relations.insert(Self.unquoted(name).lowercased())
+            if type == "BASE_TABLE", let name = fields["table_name"]?.text {
+                let qualifiers = [fields["catalog_name"]?.text, fields["schema_name"]?.text].compactMap { $0 }.filter { !$0.isEmpty }
+                relations.insert((qualifiers + [name]).map { $0.lowercased() })
+            }
+            if type == "SHOW_REF", let name = fields["table_name"]?.text, !name.isEmpty {
+                shows.insert(Self.unquoted(name).lowercased())
             }
             for value in fields.values { collect(value) }
         case .array(let items):

@@ -16,6 +16,11 @@ public final class QueryStream: Sendable {
         var lease: ReaderLease?
         var cursor: ConnectionBound<QueryCursor>?
         var finished: Bool
+        /// A ``next()`` is running a job on the connection (it handles an interruption itself).
+        var inFlight = false
+        /// Why the stream was stopped between two ``next()`` calls, which the next one throws.
+        var abandoned: QueryError?
+        var registration: Interrupter.Registration?
     }
 
     init(
@@ -28,7 +33,14 @@ public final class QueryStream: Sendable {
         self.interrupter = interrupter
         self.report = report
         self.state = Mutex(State(pending: first.bytes, lease: lease, cursor: cursor, finished: false))
-        if first.finished { complete(.succeeded) }
+        if first.finished {
+            complete(.succeeded)
+            return
+        }
+        // A time limit (or a client that left) must free the connection even when nobody calls
+        // next() again, as when a client stops reading and the response cannot be written.
+        let registration = interrupter.whenInterrupted { [weak self] reason in self?.interruptedBetweenSteps(reason) }
+        state.withLock { $0.registration = registration }
     }
 
     deinit {
@@ -48,12 +60,15 @@ public final class QueryStream: Sendable {
     /// The next piece of the body, or nil after the last. Throws when the response must be cut
     /// short (a failure the format cannot report in-band).
     public func next() async throws -> [UInt8]? {
-        let (pending, lease, cursor) = state.withLock { state in
+        let (pending, lease, cursor, abandoned) = state.withLock { state in
             defer { state.pending = nil }
-            return (state.pending, state.lease, state.cursor)
+            if state.pending == nil && state.lease != nil { state.inFlight = true }
+            return (state.pending, state.lease, state.cursor, state.abandoned)
         }
         if let pending { return pending }
+        if let abandoned { throw abandoned }
         guard let lease, let cursor else { return nil }
+        defer { state.withLock { $0.inFlight = false } }
         do {
             let step = try await lease.connection.run(interrupter: interrupter) {
                 try $0.unwrap(cursor).advance(on: $0, budget: 1 << 18, isFirst: false)
@@ -86,15 +101,34 @@ public final class QueryStream: Sendable {
         }
     }
 
-    /// Marks the stream finished, drops the result and returns the connection (once).
-    private func complete(_ outcome: QueryStatistics.Outcome) {
+    /// The interrupter fired while no ``next()`` runs: ends the transaction and returns the
+    /// connection now; the next ``next()`` throws, so the response is cut short, not ended as if whole.
+    private func interruptedBetweenSteps(_ reason: Interrupter.Reason) {
+        let failure = QueryError.from(DuckDBError(code: .interrupted, kind: .interrupt, message: "INTERRUPT Error: Interrupted!"), interruption: reason)
         let lease = state.withLock { state -> ReaderLease? in
-            guard !state.finished else { return nil }
-            state.finished = true
-            state.cursor = nil
-            defer { state.lease = nil }
+            guard !state.finished, !state.inFlight, state.lease != nil else { return nil }
+            state.abandoned = failure
             return state.lease
         }
+        guard let lease else { return }
+        // Queued behind anything still on the connection; the cursor goes on the connection's queue too.
+        lease.connection.schedule { $0.rollbackIfInTransaction() }
+        complete(failure.outcome)
+    }
+
+    /// Marks the stream finished, drops the result and returns the connection (once).
+    private func complete(_ outcome: QueryStatistics.Outcome) {
+        let (lease, registration) = state.withLock { state -> (ReaderLease?, Interrupter.Registration?) in
+            guard !state.finished else { return (nil, nil) }
+            state.finished = true
+            state.cursor = nil
+            defer {
+                state.lease = nil
+                state.registration = nil
+            }
+            return (state.lease, state.registration)
+        }
+        interrupter.remove(registration)
         guard let lease else { return }
         interrupter.cancelDeadline()
         lease.release()

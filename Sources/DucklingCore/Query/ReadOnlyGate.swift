@@ -36,7 +36,17 @@ struct ReadOnlyGate: Sendable {
 
     /// Functions refused although they are not table functions: they change session or engine
     /// state (`setseed`, `write_log`) or sequences (`nextval`, `currval`).
-    static let deniedFunctions: Set<String> = ["setseed", "write_log", "nextval", "currval"]
+    static let deniedFunctions: Set<String> = ["setseed", "write_log", "nextval", "currval", "getvariable"]
+
+    /// What `SHOW x` may list: DuckDB answers each from a table function of its own (`SHOW
+    /// variables` from `duckdb_variables()`), so anything else is refused.
+    static let allowedShows: Set<String> = ["tables", "databases", "__show_tables_expanded"]
+
+    /// The last parts of names DuckDB reads as files (`FROM data.csv`, `FROM "/x/y".parquet`).
+    static let fileExtensions: Set<String> = [
+        "csv", "tsv", "txt", "json", "jsonl", "ndjson", "parquet", "db", "duckdb", "ddb", "sqlite", "sqlite3",
+        "gz", "gzip", "zst", "zstd", "bz2", "xz", "lz4", "snappy", "xlsx", "arrow", "ipc", "feather", "avro", "orc",
+    ]
 
     /// Built-in views (`duckdb_logs`, `pg_settings`, …) whose definitions call something refused,
     /// learned from the instance: reading them would call it.
@@ -56,14 +66,15 @@ struct ReadOnlyGate: Sendable {
         func isAllowed(_ view: String, visiting: Set<String>) throws -> Bool {
             if allowed.contains(view) { return true }
             if denied.contains(view) || visiting.contains(view) { return false }
+            // A definition that cannot be read is refused like any statement that cannot be checked.
             guard let sql = definitions[view], let body = Self.viewBody(sql),
-                  let trees = try ParseTree.parse(try Self.serialize(body, on: connection)), trees.count == 1 else {
+                  let trees = try? ParseTree.parse(try Self.serialize(body, on: connection)), trees.count == 1 else {
                 denied.insert(view)
                 return false
             }
             let tree = trees[0]
             var ok = Self.violation(in: tree, deniedViews: []) == nil
-            for relation in tree.relations where ok && definitions[relation] != nil && relation != view {
+            for relation in tree.relations.compactMap(\.last) where ok && definitions[relation] != nil && relation != view {
                 ok = try isAllowed(relation, visiting: visiting.union([view]))
             }
             if ok { allowed.insert(view) } else { denied.insert(view) }
@@ -97,12 +108,23 @@ struct ReadOnlyGate: Sendable {
         if let function = tree.functions.sorted().first(where: { deniedFunctions.contains($0) }) {
             return QueryError(.forbidden, code: "function_not_allowed", message: "the function \(function)() is not allowed in the query API: it changes state")
         }
-        if let relation = tree.relations.sorted().first(where: { $0.contains { "./\\:".contains($0) } }) {
-            return QueryError(.forbidden, code: "permission_denied", message: "'\(relation)' names a file or URL: the query API reads tables only")
+        for relation in tree.relations.sorted(by: { $0.joined(separator: ".") < $1.joined(separator: ".") }) {
+            // A file or URL in any part (`FROM '/x.csv'`, `FROM "/dir/*".csv`), or a file name split
+            // into qualifiers by DuckDB's parser (`FROM data.csv`, `FROM a.csv.gz`).
+            let pathLike = relation.contains { part in part.contains { "./\\:*?".contains($0) } }
+            let fileLike = relation.count > 1 && relation.dropFirst().contains { fileExtensions.contains($0) }
+            if pathLike || fileLike {
+                return QueryError(.forbidden, code: "permission_denied",
+                                  message: "'\(relation.joined(separator: "."))' names a file or URL: the query API reads tables only")
+            }
+            if let name = relation.last, deniedViews.contains(name) {
+                return QueryError(.forbidden, code: "function_not_allowed",
+                                  message: "the built-in view \(name) is not allowed in the query API: it reads engine state")
+            }
         }
-        if let relation = tree.relations.sorted().first(where: { deniedViews.contains($0) }) {
+        if let show = tree.shows.sorted().first(where: { !allowedShows.contains($0) }) {
             return QueryError(.forbidden, code: "function_not_allowed",
-                              message: "the built-in view \(relation) is not allowed in the query API: it reads engine state")
+                              message: "SHOW \(show) is not allowed in the query API: it reads engine state")
         }
         return nil
     }
@@ -115,7 +137,16 @@ struct ReadOnlyGate: Sendable {
             throw QueryError(.invalidRequest, code: "multiple_statements",
                              message: "send one statement per request (this text has \(statements.count))")
         }
-        guard let trees = try ParseTree.parse(try Self.serialize(sql, on: connection)), let tree = trees.first else {
+        let parsed: [ParseTree]?
+        do {
+            parsed = try ParseTree.parse(try Self.serialize(sql, on: connection))
+        } catch is DecodingError {
+            // What cannot be read cannot be checked: refused (DuckDB's tree of a very deep
+            // expression is deeper than a JSON reader goes).
+            throw QueryError(.invalidRequest, code: "statement_too_complex",
+                             message: "the statement is nested too deeply to be checked; simplify it")
+        }
+        guard let trees = parsed, let tree = trees.first else {
             throw QueryError(.forbidden, code: "read_only",
                              message: "\(SQLText.firstKeyword(sql) ?? "this") statements are not allowed: the query API only runs read queries (SELECT)")
         }

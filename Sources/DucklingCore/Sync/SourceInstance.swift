@@ -55,10 +55,12 @@ final class SourceInstance: Sendable {
     }
 
     /// Closes the instance and waits until DuckDB has freed it.
-    func close() async {
+    func close(logger: Logger) async {
         await loader.close()
-        database.close()
-        _ = await database.waitUntilReleased(within: .seconds(30))
+        await BlockingIO.runLogged(logger) { [database] in database.close() }
+        if await !database.waitUntilReleased(within: .seconds(30)) {
+            logger.warning("the source instance did not close: a run still holds a connection")
+        }
     }
 
     /// The scanner extension of a kind of source, which is also its `ATTACH` type.

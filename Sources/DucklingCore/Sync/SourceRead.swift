@@ -70,6 +70,8 @@ struct SourceRead: Sendable {
                         values.append("CAST($\(bindings.count) AS \(part.type))")
                     }
                     let row = ([column] + key.map { SQL.quoted($0.column) }).joined(separator: ", ")
+                    // The plain bound first: DuckDB pushes it into the source's scan, the row comparison it cannot.
+                    conditions.append("\(column) >= \(value)")
                     conditions.append("(\(row)) > (\(values.joined(separator: ", ")))")
                 } else {
                     conditions.append("\(column) \(window.lookbackSeconds > 0 ? ">=" : ">") \(value)")
@@ -93,14 +95,16 @@ struct SourceRead: Sendable {
         if let key = window.watermark.key, window.continuing {
             let row = ([column] + key.map { postgresColumn($0.column) }).joined(separator: ", ")
             let values = ([window.watermark.postgresLiteral(lookbackSeconds: 0)] + key.map { Watermark.postgresLiteral($0.value, type: $0.type) })
-            return "ROW(\(row)) > ROW(\(values.joined(separator: ", ")))"
+            return "\(column) >= \(values[0]) AND ROW(\(row)) > ROW(\(values.joined(separator: ", ")))"
         }
         return "\(column) \(window.lookbackSeconds > 0 ? ">=" : ">") \(window.watermark.postgresLiteral(lookbackSeconds: window.lookbackSeconds))"
     }
 
+    /// A partition's range; the last one also takes the rows whose value is NULL, which no range holds.
     private func partitionCondition(_ partition: Partition, lower: String, upper: String) -> String {
         let column = SQL.quoted(partition.column)
-        return "\(column) >= \(lower) AND \(column) \(partition.isLast ? "<=" : "<") \(upper)"
+        guard partition.isLast else { return "\(column) >= \(lower) AND \(column) < \(upper)" }
+        return "((\(column) >= \(lower) AND \(column) <= \(upper)) OR \(column) IS NULL)"
     }
 
     private func clauses(_ conditions: [String], order: [String]) -> String {

@@ -126,7 +126,7 @@ public final class SyncEngine: Sendable {
             defer { state.sources = nil; state.prepared = false }
             return state.sources
         }
-        await sources?.close()
+        await sources?.close(logger: logger)
     }
 
     /// Claims a run of `dataset`; throws ``SyncError/alreadyRunning`` with the running run's id.
@@ -153,6 +153,9 @@ public final class SyncEngine: Sendable {
             return state.pausePatience
         }
         defer { state.withLock { $0.paused = nil } }
+        // No preparation may load the old file's state while it is replaced.
+        try await preparation.acquire()
+        defer { preparation.release() }
         if await !waitUntilIdle(within: patience) {
             logger.warning("cancelling running syncs so that the restore can go on")
             cancelAll()
@@ -162,8 +165,14 @@ public final class SyncEngine: Sendable {
         }
         let result = try await body()
         if state.withLock({ $0.prepared }) {
-            let persisted = try await loadPersisted()
-            state.withLock { $0.persisted = persisted }
+            do {
+                let persisted = try await loadPersisted()
+                state.withLock { $0.persisted = persisted }
+            } catch {
+                // The restore itself succeeded; the next run loads the state again.
+                state.withLock { $0.prepared = false }
+                logger.error("the restored sync state could not be loaded; the next run loads it", metadata: ["duckling.error": .string(String(describing: error))])
+            }
         }
         return result
     }
@@ -230,12 +239,26 @@ public final class SyncEngine: Sendable {
         do {
             // A run reads what earlier runs recorded: it never starts before that is loaded.
             try await ensurePrepared()
+        } catch {
+            // Nothing is recorded: without the recorded state, writing it would overwrite it.
+            let message = redactor.redact(Self.message(for: error))
+            result = SyncRunResult(runID: claim.runID, dataset: claim.dataset, status: .failed, syncType: "full", rows: nil, rowsRead: 0,
+                                   truncated: false, durationMs: Int(Date().timeIntervalSince(started) * 1000),
+                                   error: "the sync state could not be loaded: \(message)")
+            return finish(claim, result)
+        }
+        do {
             try await slots.acquire(interrupter: claim.interrupter)
             defer { slots.release() }
             result = try await perform(claim, started: started)
         } catch {
             result = await recordFailure(of: claim, error: error, started: started)
         }
+        return finish(claim, result)
+    }
+
+    /// Ends `claim` with `result`: the dataset is free again, its next run planned, waiters told.
+    private func finish(_ claim: SyncClaim, _ result: SyncRunResult) -> SyncRunResult {
         release(claim) { state in
             if let dataset = settings.dataset(claim.dataset) {
                 state.nextRun[claim.dataset] = nextRun(of: dataset, after: result, failures: state.persisted[claim.dataset]?.consecutiveFailures ?? 0)
@@ -249,6 +272,14 @@ public final class SyncEngine: Sendable {
             "duckling.error": .string(result.error ?? ""),
         ])
         return result
+    }
+
+    /// Ends a claim that will never run (the scheduler has stopped): it is cancelled, and the
+    /// dataset is free again.
+    func abandon(_ claim: SyncClaim) {
+        let result = SyncRunResult(runID: claim.runID, dataset: claim.dataset, status: .cancelled, syncType: claim.full ? "full" : "incremental",
+                                   rows: nil, rowsRead: 0, truncated: false, durationMs: 0, error: "cancelled: the server is shutting down")
+        _ = finish(claim, result)
     }
 
     /// Claims and executes in one go (the CLI, `?wait=true`).

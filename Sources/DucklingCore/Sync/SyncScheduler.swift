@@ -25,9 +25,12 @@ public final class SyncScheduler: Service, Sendable {
         engines.first { $0.database.id == id }
     }
 
-    /// Runs a claimed sync in the background.
+    /// Runs a claimed sync in the background. Once the scheduler has stopped, the claim is
+    /// cancelled at once, so nobody waits for a run that will never start.
     public func submit(_ claim: SyncClaim) {
-        submissions.yield(claim)
+        if case .terminated = submissions.yield(claim) {
+            engines.first { $0.isClaimed(claim) }?.abandon(claim)
+        }
     }
 
     public func run() async throws {
@@ -37,20 +40,25 @@ public final class SyncScheduler: Service, Sendable {
         }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                group.addTask { [submissions] in
+                group.addTask {
                     // Look for due datasets once a second; the check is a few comparisons.
                     while !Task.isCancelled && !Task.isShuttingDownGracefully {
                         for engine in self.engines {
                             // A preparation that failed (the file was busy, say) is tried again.
                             await engine.retryPreparationIfDue(now: Date())
-                            for claim in engine.claimDue(at: Date()) { submissions.yield(claim) }
+                            for claim in engine.claimDue(at: Date()) { self.submit(claim) }
                         }
                         try? await Task.sleep(for: .seconds(1))
                     }
                 }
                 for await claim in events {
                     guard let engine = engines.first(where: { $0.settings.dataset(claim.dataset) != nil && $0.isClaimed(claim) }) else { continue }
-                    group.addTask { _ = await engine.execute(claim) }
+                    // Claims still queued when shutdown began are cancelled, not started.
+                    if Task.isShuttingDownGracefully {
+                        engine.abandon(claim)
+                    } else {
+                        group.addTask { _ = await engine.execute(claim) }
+                    }
                 }
                 // Not group.cancelAll(): running syncs were interrupted by the shutdown handler and
                 // must still roll back and record that they were cancelled, which a cancelled task

@@ -14,10 +14,10 @@ struct HealthController {
             StatusResponse(success: true, status: "ok")
         }
         open.get("/ready") { _, _ in
+            // Public: how many databases are not ready, never which (their ids are for keys that may use them).
             let closed = registry.databases.filter { !$0.isOpen }
             guard closed.isEmpty else {
-                let states = Dictionary(uniqueKeysWithValues: closed.map { ($0.id, "unavailable") })
-                return EditedResponse(status: .serviceUnavailable, response: StatusResponse(success: false, status: "not_ready", databases: states))
+                return EditedResponse(status: .serviceUnavailable, response: StatusResponse(success: false, status: "not_ready", unavailable: closed.count))
             }
             return EditedResponse(status: .ok, response: StatusResponse(success: true, status: "ready"))
         }

@@ -46,12 +46,17 @@ enum RequestBodyReader {
     /// Reads and discards what is left of the body. Past ``drainLimit`` or ``drainTime`` the
     /// connection is closed shortly after the answer has gone out, so nobody can keep it busy.
     private static func drain(_ iterator: inout RequestBody.AsyncIterator, channel: any Channel) async {
-        let deadline = ContinuousClock.now + drainTime
+        // A client that stops sending mid-body is cut off at the deadline: closing the input ends
+        // the body, so the drain cannot hang, and the 413 still goes out before the connection closes.
+        let cutOff = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(drainTime.components.seconds) * 1_000_000_000)) {
+            channel.close(mode: .input, promise: nil)
+        }
+        defer { cutOff.cancel() }
         var discarded = 0
         do {
             while let part = try await iterator.next() {
                 discarded += part.readableBytes
-                if discarded > drainLimit || ContinuousClock.now > deadline {
+                if discarded > drainLimit {
                     channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
                     return
                 }

@@ -4,7 +4,8 @@ import DucklingCore
 struct StatusResponse: Encodable {
     let success: Bool
     let status: String
-    var databases: [String: String]?
+    /// How many databases are not open (readiness).
+    var unavailable: Int?
 }
 
 /// `GET /api/health`: the state of every database and of the query API.

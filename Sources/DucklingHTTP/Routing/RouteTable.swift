@@ -58,16 +58,6 @@ struct AccessRouteGroup {
         on(.post, path, use: handler)
     }
 
-    @discardableResult
-    func put(_ path: String = "", use handler: @escaping Handler<some ResponseGenerator>) -> Self {
-        on(.put, path, use: handler)
-    }
-
-    @discardableResult
-    func delete(_ path: String = "", use handler: @escaping Handler<some ResponseGenerator>) -> Self {
-        on(.delete, path, use: handler)
-    }
-
     private func on(_ method: HTTPRequest.Method, _ path: String, use handler: @escaping Handler<some ResponseGenerator>) -> Self {
         group.on(RouterPath(path), method: method, use: handler)
         let segments = (prefix.split(separator: "/") + path.split(separator: "/")).map(String.init)
