@@ -15,6 +15,19 @@ import Testing
         return table
     }
 
+    /// A configuration whose dataset `name` copies `table` into a file at a path of its own (in
+    /// `directory`, so several servers can run on it one after the other), synced once in full.
+    private func syncedOnce(_ name: String, table: String, directory: String) async throws -> (yaml: String, file: String) {
+        let file = directory + "/\(name).db"
+        let yaml = try SyncFixture.configuration(datasets: "\(name): { source: pg, table: \(table), primary_key: [id], incremental_column: at }")
+            .replacingOccurrences(of: "  default:\n", with: "  default:\n    path: \(file)\n")
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            let first = try await SyncFixture.sync(server, name)
+            #expect(first["sync_type"] as? String == "full" && first["status"] as? String == "succeeded", "\(first)")
+        }
+        return (yaml, file)
+    }
+
     private func path(_ server: TestServer) throws -> String {
         try #require(server.services.registry.database("default")).settings.path
     }
@@ -45,13 +58,7 @@ import Testing
         defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let file = directory + "/raced.db"
-        let yaml = try SyncFixture.configuration(datasets: "raced: { source: pg, table: \(table), primary_key: [id], incremental_column: at }")
-            .replacingOccurrences(of: "  default:\n", with: "  default:\n    path: \(file)\n")
-        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
-            let first = try await SyncFixture.sync(server, "raced")
-            #expect(first["sync_type"] as? String == "full")
-        }
+        let (yaml, file) = try await syncedOnce("raced", table: table, directory: directory)
         try TestEnvironment.psql("INSERT INTO \(table) SELECT g, '2025-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1001, 1010) g")
         // The next start's first preparation fails (as when the file cannot be read for a moment).
         Failpoints.enable("sync.prepare", .error, scope: file, times: 1)
@@ -73,13 +80,7 @@ import Testing
         defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let file = directory + "/kept.db"
-        let yaml = try SyncFixture.configuration(datasets: "kept: { source: pg, table: \(table), primary_key: [id], incremental_column: at }")
-            .replacingOccurrences(of: "  default:\n", with: "  default:\n    path: \(file)\n")
-        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
-            let first = try await SyncFixture.sync(server, "kept")
-            #expect(first["status"] as? String == "succeeded")
-        }
+        let (yaml, file) = try await syncedOnce("kept", table: table, directory: directory)
         // The start's preparation and the next run's both fail.
         Failpoints.enable("sync.prepare", .error, scope: file, times: 2)
         defer { Failpoints.disable("sync.prepare") }
