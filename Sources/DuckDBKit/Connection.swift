@@ -32,8 +32,6 @@ public final class Connection {
         }
     }
 
-    public var isClosed: Bool { raw == nil }
-
     /// DuckDB's id of this connection (unique within its database), which table functions see.
     public var connectionID: UInt64 {
         get throws {

@@ -7,12 +7,14 @@ import Synchronization
 /// DuckDB's database object is thread-safe: connections may be created from any thread, which is
 /// what makes this class `Sendable` (its own state is behind a lock). The instance ends with
 /// ``close()``, or when the last reference goes; DuckDB releases the file (checkpointing it) only
-/// once every connection is closed as well, which ``waitUntilReleased()`` waits for.
+/// once every connection, statement and result is gone as well, which
+/// ``waitUntilReleased(within:)`` waits for.
 public final class Database: Sendable {
     /// The file path, or nil for an in-memory database.
     public let path: String?
     public let configuration: DatabaseConfiguration
     private let state: Mutex<State>
+    private let releaseWaiters = EventWaiters()
 
     private struct State {
         var isReleased: Bool { handle == nil && openConnections == 0 && openStatements == 0 }
@@ -24,8 +26,6 @@ public final class Database: Sendable {
         /// Prepared statements, results and appenders not yet destroyed: each keeps DuckDB's client
         /// context, and with it the instance and its file, alive after its connection is closed.
         var openStatements = 0
-        var released: [UInt64: CheckedContinuation<Bool, Never>] = [:]
-        var nextWaiter: UInt64 = 0
     }
 
     /// Opens (or creates) the database at `path`, or an in-memory database when `path` is nil.
@@ -84,9 +84,6 @@ public final class Database: Sendable {
         resumeIfReleased()
     }
 
-    /// Whether ``close()`` was called.
-    public var isClosed: Bool { state.withLock { $0.handle == nil } }
-
     /// Connections made and not yet closed.
     public var openConnectionCount: Int { state.withLock { $0.openConnections } }
 
@@ -97,20 +94,7 @@ public final class Database: Sendable {
     /// gone too (then DuckDB has released the file) and returns true, or returns false when `patience` runs out first.
     /// It waits for that event; it does not poll.
     public func waitUntilReleased(within patience: Duration) async -> Bool {
-        await withCheckedContinuation { continuation in
-            let id = state.withLock { state -> UInt64? in
-                if state.isReleased { return nil }
-                state.nextWaiter += 1
-                state.released[state.nextWaiter] = continuation
-                return state.nextWaiter
-            }
-            guard let id else { return continuation.resume(returning: true) }
-            let (seconds, attoseconds) = patience.components
-            let nanoseconds = Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
-                state.withLock { $0.released.removeValue(forKey: id) }?.resume(returning: false)
-            }
-        }
+        await releaseWaiters.wait(within: patience) { [self] in state.withLock { $0.isReleased } }
     }
 
     /// Opens a new connection to this database.
@@ -149,12 +133,7 @@ public final class Database: Sendable {
     }
 
     private func resumeIfReleased() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
-            guard state.isReleased else { return [] }
-            defer { state.released = [:] }
-            return Array(state.released.values)
-        }
-        waiters.forEach { $0.resume(returning: true) }
+        if state.withLock({ $0.isReleased }) { releaseWaiters.resumeAll() }
     }
 
     /// The DuckDB library version, e.g. "v1.5.5".

@@ -38,8 +38,11 @@ public final class SerializedConnection: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 queue.async {
                     let connection = box.connection
-                    guard let handle = try? connection.handle else {
-                        continuation.resume(throwing: DuckDBError(code: .connectFailed, message: "the connection is closed"))
+                    let handle: duckdb_connection
+                    do {
+                        handle = try connection.handle
+                    } catch {
+                        continuation.resume(throwing: error)
                         return
                     }
                     guard job.begin(on: handle) else {

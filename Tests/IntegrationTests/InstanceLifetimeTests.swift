@@ -28,13 +28,8 @@ import Testing
             #expect(held.isEmpty, "the old database is still open: \(held)")
             // Its buffer pool went with it: the process gives the memory back (allocators return it
             // lazily, so this waits for it, up to half a minute).
-            let deadline = ContinuousClock.now + .seconds(30)
-            var now = ProcessResources.residentBytes
-            while now > warm - (150 << 20) && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(200))
-                now = ProcessResources.residentBytes
-            }
-            #expect(now <= warm - (150 << 20), "RSS was \(warm >> 20) MB before the restore and is \(now >> 20) MB after")
+            let fell = await eventually { ProcessResources.residentBytes <= warm - (150 << 20) }
+            #expect(fell, "RSS was \(warm >> 20) MB before the restore and is \(ProcessResources.residentBytes >> 20) MB after")
             let count = try await server.query("SELECT count(*) FROM big")
             #expect(count.text.contains("4000000"), "\(count.text)")
         }

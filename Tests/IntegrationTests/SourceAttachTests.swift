@@ -32,12 +32,10 @@ import Testing
             #expect(fine.status == 200, "\(fine.text)")
             #expect(ContinuousClock.now - started < .seconds(10))
             var status: [String: Any] = [:]
-            let deadline = ContinuousClock.now + .seconds(30)
-            repeat {
+            _ = try await eventually {
                 status = try await SyncFixture.status(server, "stuck")
-                if status["state"] as? String == "error" { break }
-                try await Task.sleep(for: .milliseconds(50))
-            } while ContinuousClock.now < deadline
+                return status["state"] as? String == "error"
+            }
             #expect(status["state"] as? String == "error", "\(status)")
             #expect((status["last_error"] as? String)?.lowercased().contains("timeout") == true, "\(status)")
             #expect((status["last_error"] as? String)?.contains("nothing") == false, "the password leaked: \(status)")
@@ -93,10 +91,8 @@ final class SilentListener: Sendable {
 
     /// Returns once a client has connected.
     func waitForConnection() async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while accepted.withLock({ $0.isEmpty }) {
-            guard ContinuousClock.now < deadline else { throw TestFailure("nobody connected to the silent listener") }
-            try await Task.sleep(for: .milliseconds(10))
+        guard await eventually({ [self] in accepted.withLock { !$0.isEmpty } }) else {
+            throw TestFailure("nobody connected to the silent listener")
         }
     }
 

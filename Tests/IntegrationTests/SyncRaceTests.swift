@@ -110,9 +110,8 @@ import Testing
             try #require(server.services.syncScheduler.engine(for: "default")).setPausePatience(.seconds(1))
             #expect(try await server.request(.POST, "/api/store/sync/slow").status == 202)
             // The run is under way once PostgreSQL is sleeping for it.
-            while try TestEnvironment.psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()") == "0" {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()"
+            #expect(try await eventually { try TestEnvironment.psql(sleeping) != "0" }, "the slow sync never reached PostgreSQL")
             let started = ContinuousClock.now
             let restored = try await server.request(.POST, "/automation/restore", timeout: .seconds(90))
             let waited = ContinuousClock.now - started
@@ -121,7 +120,7 @@ import Testing
             // The run was cancelled (its statement at PostgreSQL too); the restored file's state shows no run.
             let status = try await SyncFixture.status(server, "slow")
             #expect(status["state"] as? String != "syncing" && status["run_id"] == nil, "\(status)")
-            #expect(try TestEnvironment.psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()") == "0")
+            #expect(try TestEnvironment.psql(sleeping) == "0")
             #expect(try await BackupFixture.state(server).rows == 500)
         }
     }

@@ -7,21 +7,20 @@ import Foundation
 /// shared. The kernel drops it when the process dies.
 final class DatabaseFileLock: Sendable {
     private let descriptor: Int32
-    let path: String
 
     /// Takes the lock without waiting; throws ``DatabaseUnavailable`` when another process holds it.
     init(database path: String, databaseID: String, exclusive: Bool) throws {
-        self.path = path + ".lock"
+        let lockPath = path + ".lock"
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let descriptor = Foundation.open(self.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let descriptor = Foundation.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw DatabaseUnavailable(databaseID: databaseID, reason: "cannot open \(self.path): \(String(cString: strerror(errno)))", retryAfterSeconds: 5)
+            throw DatabaseUnavailable(databaseID: databaseID, reason: "cannot open \(lockPath): \(String(cString: strerror(errno)))", retryAfterSeconds: 5)
         }
         guard flock(descriptor, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 else {
             let reason = errno == EWOULDBLOCK
                 ? "another Duckling process is using \(path) (stop it first: one process owns a database file)"
-                : "cannot lock \(self.path): \(String(cString: strerror(errno)))"
+                : "cannot lock \(lockPath): \(String(cString: strerror(errno)))"
             Foundation.close(descriptor)
             throw DatabaseUnavailable(databaseID: databaseID, reason: reason, retryAfterSeconds: 5)
         }

@@ -97,12 +97,6 @@ final class DatabaseInstance: Sendable {
         }
     }
 
-    /// Gives back what ``drain()`` took.
-    func undrain() {
-        readers.undrain()
-        syncWriters.undrain()
-    }
-
     /// Closes a drained instance: checkpoints (when `checkpoint`, so the file opens with no WAL to
     /// replay), closes every connection and the database, and waits until DuckDB has released the
     /// file. Returns false if that did not happen within `patience` (some connection is still

@@ -71,7 +71,14 @@ public final class ManagedDatabase: Sendable {
     /// Closes the database: new work is refused with `reason`, running work finishes, the file is
     /// checkpointed (it opens with no WAL to replay) and DuckDB releases it before this returns.
     public func close(reason: String = "closed") async {
-        guard let instance = try? takeOffline(reason: reason) else {
+        let open = state.withLock { state -> DatabaseInstance? in
+            defer {
+                state.instance = nil
+                state.unavailableReason = reason
+            }
+            return state.instance
+        }
+        guard let instance = open else {
             releaseLock()
             return
         }
@@ -95,11 +102,6 @@ public final class ManagedDatabase: Sendable {
             $0.instance = nil
             $0.unavailableReason = reason
         }
-    }
-
-    /// Why the database is not open, or nil when it is.
-    public var unavailableReason: String? {
-        state.withLock { $0.instance == nil ? ($0.unavailableReason ?? "not open") : nil }
     }
 
     /// Takes the instance out of service: new work is refused with `reason` until ``bringOnline(_:)``.

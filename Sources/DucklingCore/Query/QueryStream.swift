@@ -68,7 +68,11 @@ public final class QueryStream: Sendable {
         if let pending { return pending }
         if let abandoned { throw abandoned }
         guard let lease, let cursor else { return nil }
-        defer { state.withLock { $0.inFlight = false } }
+        defer {
+            state.withLock { $0.inFlight = false }
+            // An interruption that came while this step ran, too late to stop it, frees the connection now.
+            if let reason = interrupter.reason { interruptedBetweenSteps(reason) }
+        }
         do {
             let step = try await lease.connection.run(interrupter: interrupter) {
                 try $0.unwrap(cursor).advance(on: $0, budget: 1 << 18, isFirst: false)

@@ -15,6 +15,8 @@ public final class SyncEngine: Sendable {
     /// One preparation at a time; a failed one is retried by the next caller.
     private let preparation = AsyncSemaphore(permits: 1)
     private let state = Mutex(State())
+    /// Waiting until no run is going (a restore pausing syncs).
+    private let idleWaiters = EventWaiters()
 
     private struct State {
         var persisted: [String: SyncStateStore.Persisted] = [:]
@@ -27,9 +29,6 @@ public final class SyncEngine: Sendable {
         var sourceSetupError: String?
         /// Why new runs are refused (a restore is replacing the file), or nil.
         var paused: String?
-        /// Waiting until no run is going (a restore pausing syncs).
-        var idleWaiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
-        var nextWaiter: UInt64 = 0
         /// How long a restore waits for running syncs before cancelling them.
         var pausePatience: Duration = .seconds(30)
     }
@@ -57,16 +56,19 @@ public final class SyncEngine: Sendable {
     /// The instance that reads the sources, once prepared.
     var sourceDatabase: Database? { state.withLock { $0.sources?.database } }
 
-    /// Whether the recorded state has been loaded (runs wait for it).
-    public var isPrepared: Bool { state.withLock { $0.prepared } }
-
     /// Makes sure the engine is ready to run: the metadata tables exist, what earlier runs recorded
     /// is loaded (runs a crash cut off are marked), and the instance that reads the sources is open
     /// with its scanner extensions loading in the background. Done once; concurrent callers wait
     /// for the same preparation, and after a failure the next caller tries again.
     public func ensurePrepared() async throws {
+        try await ensurePrepared(interrupter: nil)
+    }
+
+    /// A run passes its `interrupter`, so that cancelling it (a restore out of patience, shutdown)
+    /// also stops its wait for the preparation.
+    func ensurePrepared(interrupter: Interrupter?) async throws {
         if state.withLock({ $0.prepared }) { return }
-        try await preparation.acquire()
+        try await preparation.acquire(interrupter: interrupter)
         defer { preparation.release() }
         if state.withLock({ $0.prepared }) { return }
         state.withLock { $0.lastPreparationAttempt = Date() }
@@ -179,31 +181,17 @@ public final class SyncEngine: Sendable {
 
     /// Waits until no run is going, or `patience` has passed (then false). Waits for the event.
     private func waitUntilIdle(within patience: Duration) async -> Bool {
-        await withCheckedContinuation { continuation in
-            let id = state.withLock { state -> UInt64? in
-                if state.running.isEmpty { return nil }
-                state.nextWaiter += 1
-                state.idleWaiters[state.nextWaiter] = continuation
-                return state.nextWaiter
-            }
-            guard let id else { return continuation.resume(returning: true) }
-            let (seconds, attoseconds) = patience.components
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))) {
-                self.state.withLock { $0.idleWaiters.removeValue(forKey: id) }?.resume(returning: false)
-            }
-        }
+        await idleWaiters.wait(within: patience) { [self] in state.withLock { $0.running.isEmpty } }
     }
 
     /// Ends `claim`'s hold on its dataset and wakes those waiting for no run to be going.
     private func release(_ claim: SyncClaim, update: (inout State) -> Void = { _ in }) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+        let idle = state.withLock { state -> Bool in
             if state.running[claim.dataset] === claim { state.running[claim.dataset] = nil }
             update(&state)
-            guard state.running.isEmpty else { return [] }
-            defer { state.idleWaiters = [:] }
-            return Array(state.idleWaiters.values)
+            return state.running.isEmpty
         }
-        waiters.forEach { $0.resume(returning: true) }
+        if idle { idleWaiters.resumeAll() }
     }
 
     private func loadPersisted() async throws -> [String: SyncStateStore.Persisted] {
@@ -238,11 +226,12 @@ public final class SyncEngine: Sendable {
         let result: SyncRunResult
         do {
             // A run reads what earlier runs recorded: it never starts before that is loaded.
-            try await ensurePrepared()
+            try await ensurePrepared(interrupter: claim.interrupter)
         } catch {
             // Nothing is recorded: without the recorded state, writing it would overwrite it.
             let message = redactor.redact(Self.message(for: error))
-            result = SyncRunResult(runID: claim.runID, dataset: claim.dataset, status: .failed, syncType: "full", rows: nil, rowsRead: 0,
+            let status: SyncRunResult.Status = claim.interrupter.reason == nil ? .failed : .cancelled
+            result = SyncRunResult(runID: claim.runID, dataset: claim.dataset, status: status, syncType: "full", rows: nil, rowsRead: 0,
                                    truncated: false, durationMs: Int(Date().timeIntervalSince(started) * 1000),
                                    error: "the sync state could not be loaded: \(message)")
             return finish(claim, result)
@@ -362,7 +351,7 @@ public final class SyncEngine: Sendable {
     public func resetWatermark(_ dataset: String) async throws {
         let claim = try claim(dataset, full: true, trigger: .resetWatermark)
         defer { release(claim) }
-        try await ensurePrepared()
+        try await ensurePrepared(interrupter: claim.interrupter)
         try await Failpoints.hit("sync.reset-watermark", scope: settings.path)
         try await database.withSyncWriter { writer in
             try await writer.run { try SyncStateStore.resetWatermarks(dataset: dataset, on: $0) }
