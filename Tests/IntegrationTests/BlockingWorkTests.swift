@@ -19,7 +19,8 @@ import Testing
             let probe = ContinuousClock.now
             #expect(try await server.request(.GET, "/health", key: .none).status == 200)
             #expect(try await server.query("SELECT 1").status == 200)
-            #expect(ContinuousClock.now - probe < .milliseconds(500), "the server stalled while listings read files")
+            // Blocked pool threads would hold these up for the listings' whole 1.5 s.
+            #expect(ContinuousClock.now - probe < .seconds(1), "the server stalled while listings read files")
             for listing in listings { #expect(try await listing.value.status == 200) }
             #expect(ContinuousClock.now - started >= .milliseconds(1500), "the listings did not go through the slow path")
 
@@ -30,7 +31,7 @@ import Testing
             await Failpoints.waitUntilHit("database.open")
             let during = ContinuousClock.now
             #expect(try await server.query("SELECT 1", db: "second").status == 200)
-            #expect(ContinuousClock.now - during < .milliseconds(500))
+            #expect(ContinuousClock.now - during < .seconds(1))
             #expect(try await restore.value.status == 200)
         }
     }

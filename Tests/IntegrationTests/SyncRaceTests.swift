@@ -17,15 +17,17 @@ import Testing
 
     /// A configuration whose dataset `name` copies `table` into a file at a path of its own (in
     /// `directory`, so several servers can run on it one after the other), synced once in full.
-    private func syncedOnce(_ name: String, table: String, directory: String) async throws -> (yaml: String, file: String) {
+    /// Returns the configuration, the file, and the dataset's recorded `last_full`.
+    private func syncedOnce(_ name: String, table: String, directory: String) async throws -> (yaml: String, file: String, lastFull: String?) {
         let file = directory + "/\(name).db"
         let yaml = try SyncFixture.configuration(datasets: "\(name): { source: pg, table: \(table), primary_key: [id], incremental_column: at }")
             .replacingOccurrences(of: "  default:\n", with: "  default:\n    path: \(file)\n")
-        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+        let lastFull = try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
             let first = try await SyncFixture.sync(server, name)
             #expect(first["sync_type"] as? String == "full" && first["status"] as? String == "succeeded", "\(first)")
+            return try await SyncFixture.status(server, name)["last_full"] as? String
         }
-        return (yaml, file)
+        return (yaml, file, lastFull)
     }
 
     private func path(_ server: TestServer) throws -> String {
@@ -58,7 +60,7 @@ import Testing
         defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (yaml, file) = try await syncedOnce("raced", table: table, directory: directory)
+        let (yaml, file, _) = try await syncedOnce("raced", table: table, directory: directory)
         try TestEnvironment.psql("INSERT INTO \(table) SELECT g, '2025-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1001, 1010) g")
         // The next start's first preparation fails (as when the file cannot be read for a moment).
         Failpoints.enable("sync.prepare", .error, scope: file, times: 1)
@@ -80,7 +82,8 @@ import Testing
         defer { _ = try? TestEnvironment.psql("DROP TABLE \(table)") }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (yaml, file) = try await syncedOnce("kept", table: table, directory: directory)
+        let (yaml, file, recorded) = try await syncedOnce("kept", table: table, directory: directory)
+        #expect(recorded != nil)
         // The start's preparation and the next run's both fail.
         Failpoints.enable("sync.prepare", .error, scope: file, times: 2)
         defer { Failpoints.disable("sync.prepare") }
@@ -88,10 +91,13 @@ import Testing
             let failed = try await SyncFixture.sync(server, "kept")
             #expect(failed["status"] as? String == "failed", "\(failed)")
             #expect((failed["error"] as? String)?.contains("could not be loaded") == true, "\(failed)")
-            // What the first server recorded is intact: the next run is incremental from its watermark.
+            // What the first server recorded is intact: the next run is incremental from its watermark,
+            // and the dataset's recorded state (its last full rebuild) was not overwritten.
             let next = try await SyncFixture.sync(server, "kept")
             #expect(next["status"] as? String == "succeeded" && next["sync_type"] as? String == "incremental", "\(next)")
-            #expect(try await SyncFixture.status(server, "kept")["rows"] as? Int == 1000)
+            let status = try await SyncFixture.status(server, "kept")
+            #expect(status["rows"] as? Int == 1000)
+            #expect(status["last_full"] as? String == recorded, "\(status)")
         }
     }
 

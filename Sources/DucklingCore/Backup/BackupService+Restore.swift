@@ -133,8 +133,9 @@ extension BackupService {
         guard let remote else {
             throw BackupError(.configuration, "database '\(database.id)' has no S3 backup configured (backup.s3.bucket_url)")
         }
-        guard ObjectKey.isValid(key), !key.hasSuffix(BackupNaming.s3ManifestSuffix) else {
-            throw BackupError(.notFound, "'\(key)' is not a backup object key")
+        // Only this database's own backup objects: nothing about another database's is read or told.
+        guard ObjectKey.isValid(key), BackupNaming.backupName(ofDataKey: key, prefix: remote.prefix, database: database.id) != nil else {
+            throw BackupError(.notFound, "'\(key)' is not a backup object key of database '\(database.id)'")
         }
         let manifest: BackupManifest
         do {

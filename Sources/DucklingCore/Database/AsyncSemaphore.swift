@@ -45,12 +45,23 @@ final class AsyncSemaphore: Sendable {
         defer { interrupter?.remove(registration) }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let cancelled = state.withLock { state in
-                    if Task.isCancelled || interrupter?.reason != nil { return true }
+                enum Outcome { case cancelled, acquired, waiting }
+                let outcome = state.withLock { state -> Outcome in
+                    if Task.isCancelled || interrupter?.reason != nil { return .cancelled }
+                    // A release between the first look and now found nobody waiting and kept its
+                    // permit: take it here, or this waiter would wait for a release that never comes.
+                    if state.available > 0 && state.waiters.isEmpty {
+                        state.available -= 1
+                        return .acquired
+                    }
                     state.waiters.append(Waiter(id: id, continuation: continuation))
-                    return false
+                    return .waiting
                 }
-                if cancelled { continuation.resume(throwing: CancellationError()) }
+                switch outcome {
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .acquired: continuation.resume()
+                case .waiting: break
+                }
             }
         } onCancel: {
             abandon(id)

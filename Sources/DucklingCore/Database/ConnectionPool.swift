@@ -45,15 +45,21 @@ final class ConnectionPool: Sendable {
     }
 
     /// Waits until every connection is back and keeps them all: nothing runs on the pool afterwards.
-    /// Work still holding a connection after `patience` is interrupted (a query whose client stopped
-    /// reading, say), then waited for. If the wait is cancelled, what was taken is given back.
-    func drain(patience: Duration) async throws {
-        let deadline = ContinuousClock.now + patience
-        let timer = Task { [self] in
-            try await Task.sleep(until: deadline, clock: .continuous)
-            interruptHolders()
+    /// With `patience`, work still holding a connection after it is interrupted (a query whose
+    /// client stopped reading, say), and so is work that takes a connection later (callers that were
+    /// already queued), every second until the pool is drained. If the wait is cancelled, what was
+    /// taken is given back.
+    func drain(patience: Duration? = nil) async throws {
+        let timer = patience.map { patience in
+            Task { [self] in
+                try await Task.sleep(for: patience)
+                while true {
+                    interruptHolders()
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
         }
-        defer { timer.cancel() }
+        defer { timer?.cancel() }
         var taken = 0
         do {
             while taken < semaphore.permits {

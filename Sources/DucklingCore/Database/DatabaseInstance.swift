@@ -83,13 +83,14 @@ final class DatabaseInstance: Sendable {
     }
 
     /// Waits until every running read and write has finished and keeps every connection, so
-    /// nothing can use the instance again; queries still running after `patience` are interrupted.
-    /// If the wait is cancelled, what was taken is given back.
+    /// nothing can use the instance again; queries still running after `patience` are interrupted
+    /// (sync runs are stopped by their engine, which pauses them first). If the wait is cancelled,
+    /// what was taken is given back.
     func drain(patience: Duration = .seconds(30)) async throws {
         try await writeGate.withExclusive {
             try await readers.drain(patience: patience)
             do {
-                try await syncWriters.drain(patience: patience)
+                try await syncWriters.drain()
             } catch {
                 readers.undrain()
                 throw error

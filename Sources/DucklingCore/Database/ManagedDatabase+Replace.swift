@@ -18,6 +18,8 @@ extension ManagedDatabase {
             bringOnline(old)
             throw error
         }
+        setRestoring(true)
+        defer { setRestoring(false) }
         try await closeOrStayOut(old, checkpoint: true)
         let swap = FileSwap(path: settings.path)
         let instance: DatabaseInstance
@@ -60,7 +62,7 @@ extension ManagedDatabase {
     private func closeOrStayOut(_ instance: DatabaseInstance, checkpoint: Bool) async throws {
         guard await instance.close(checkpoint: checkpoint, logger: logger) else {
             let reason = "the database did not close for the restore; restart Duckling to reopen it"
-            markUnavailable(reason)
+            markLeaked(reason)
             throw DatabaseUnavailable(databaseID: id, reason: reason, retryAfterSeconds: 30)
         }
     }

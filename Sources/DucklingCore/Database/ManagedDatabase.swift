@@ -20,6 +20,10 @@ public final class ManagedDatabase: Sendable {
         var unavailableReason: String? = "not open"
         /// Held from the first open until ``close(reason:)``, across a restore's swap.
         var lock: DatabaseFileLock?
+        /// The file must stay this process's even with no instance open: a restore is swapping it,
+        /// or an instance did not release it (for good).
+        var restoring = false
+        var leaked = false
     }
 
     public var id: String { settings.id }
@@ -41,7 +45,7 @@ public final class ManagedDatabase: Sendable {
     /// database; a read-only open refuses such a file. Blocks: call it off the cooperative pool.
     func open(readOnly: Bool = false) throws {
         if state.withLock({ $0.lock == nil }) {
-            let lock = try DatabaseFileLock(database: settings.path, databaseID: id, exclusive: !readOnly)
+            let lock = try DatabaseFileLock.acquire(database: settings.path, databaseID: id, exclusive: !readOnly)
             state.withLock { $0.lock = lock }
         }
         if readOnly {
@@ -79,7 +83,8 @@ public final class ManagedDatabase: Sendable {
             return state.instance
         }
         guard let instance = open else {
-            releaseLock()
+            // Mid-restore, or after an instance that never released the file, the lock stays.
+            if !state.withLock({ $0.restoring || $0.leaked }) { releaseLock() }
             return
         }
         do {
@@ -102,6 +107,18 @@ public final class ManagedDatabase: Sendable {
             $0.instance = nil
             $0.unavailableReason = reason
         }
+    }
+
+    /// Marks a restore's swap under way: the file stays this process's while no instance is open.
+    func setRestoring(_ restoring: Bool) {
+        state.withLock { $0.restoring = restoring }
+    }
+
+    /// Keeps the database out of service for good: an instance did not release the file, so it
+    /// stays this process's (locked) until the process exits.
+    func markLeaked(_ reason: String) {
+        markUnavailable(reason)
+        state.withLock { $0.leaked = true }
     }
 
     /// Takes the instance out of service: new work is refused with `reason` until ``bringOnline(_:)``.

@@ -34,7 +34,7 @@ public final class QueryStream: Sendable {
         self.report = report
         self.state = Mutex(State(pending: first.bytes, lease: lease, cursor: cursor, finished: false))
         if first.finished {
-            complete(.succeeded)
+            end(.succeeded, rollback: false)
             return
         }
         // A time limit (or a client that left) must free the connection even when nobody calls
@@ -48,9 +48,11 @@ public final class QueryStream: Sendable {
     }
 
     /// The whole body, when the query finished while starting (small results): it can be sent as
-    /// one buffer. Nil when the body still has to be streamed with ``next()``.
-    public func takeCompleteBody() -> [UInt8]? {
-        state.withLock { state in
+    /// one buffer. Nil when the body still has to be streamed with ``next()``. Throws when the query
+    /// was stopped before anything was sent, so the caller answers with the error instead.
+    public func takeCompleteBody() throws -> [UInt8]? {
+        try state.withLock { state in
+            if let abandoned = state.abandoned, state.pending != nil { throw abandoned }
             guard state.finished, state.lease == nil, let pending = state.pending else { return nil }
             state.pending = nil
             return pending
@@ -77,65 +79,67 @@ public final class QueryStream: Sendable {
             let step = try await lease.connection.run(interrupter: interrupter) {
                 try $0.unwrap(cursor).advance(on: $0, budget: 1 << 18, isFirst: false)
             }
-            if step.finished { complete(.succeeded) }
+            if step.finished { end(.succeeded, rollback: false) }
             return step.bytes
         } catch {
             let failure = QueryError.from(error, interruption: interrupter.reason)
-            // The query's own interrupter has fired, so the clean-up job runs without it. Without a
-            // task to run it in (the client left), the scheduled rollback still ends the transaction.
-            let bytes = try? await lease.connection.run { $0.unwrap(cursor).fail(failure, on: $0) }
-            if bytes == nil { lease.connection.schedule { $0.rollbackIfInTransaction() } }
-            complete(failure.outcome)
+            // The query's own interrupter has fired, so the clean-up job runs without it; it ends
+            // the transaction and says whether the format can report the failure in-band.
+            let bytes: [UInt8]?
+            do {
+                bytes = try await lease.connection.run { $0.unwrap(cursor).fail(failure, on: $0) }
+            } catch {
+                // Without a task to run it in (the client left), a scheduled rollback ends the transaction.
+                bytes = nil
+            }
+            end(failure.outcome, abandoning: bytes == nil ? failure : nil, rollback: bytes == nil)
             guard let bytes else { throw failure }
             return bytes
         }
     }
 
     /// Abandons the body: stops the query, ends the transaction and returns the connection. Safe
-    /// to call at any time and more than once.
+    /// to call at any time and more than once; a step still running ends the stream itself.
     public func cancel() {
-        let lease = state.withLock { state -> ReaderLease? in
-            guard !state.finished else { return nil }
-            return state.lease
-        }
-        if let lease {
-            interrupter.interrupt(.cancelled)
-            lease.connection.schedule { $0.rollbackIfInTransaction() }
-            complete(.cancelled)
-        }
+        interrupter.interrupt(.cancelled)
+        let failure = QueryError.from(CancellationError(), interruption: .cancelled)
+        end(.cancelled, abandoning: failure, rollback: true, onlyBetweenSteps: true)
     }
 
     /// The interrupter fired while no ``next()`` runs: ends the transaction and returns the
     /// connection now; the next ``next()`` throws, so the response is cut short, not ended as if whole.
     private func interruptedBetweenSteps(_ reason: Interrupter.Reason) {
         let failure = QueryError.from(DuckDBError(code: .interrupted, kind: .interrupt, message: "INTERRUPT Error: Interrupted!"), interruption: reason)
-        let lease = state.withLock { state -> ReaderLease? in
-            guard !state.finished, !state.inFlight, state.lease != nil else { return nil }
-            state.abandoned = failure
-            return state.lease
-        }
-        guard let lease else { return }
-        // Queued behind anything still on the connection; the cursor goes on the connection's queue too.
-        lease.connection.schedule { $0.rollbackIfInTransaction() }
-        complete(failure.outcome)
+        end(failure.outcome, abandoning: failure, rollback: true, onlyBetweenSteps: true)
     }
 
-    /// Marks the stream finished, drops the result and returns the connection (once).
-    private func complete(_ outcome: QueryStatistics.Outcome) {
-        let (lease, registration) = state.withLock { state -> (ReaderLease?, Interrupter.Registration?) in
-            guard !state.finished else { return (nil, nil) }
+    /// Ends the stream, once whoever calls first: marks it finished, takes the connection out of it
+    /// in the same step, queues the rollback (when `rollback`) and the result's release on the
+    /// connection, and only then returns the connection to the pool, so nothing of this stream
+    /// runs on it after another query has it. With `onlyBetweenSteps`, does nothing while a step
+    /// runs (that step ends the stream itself).
+    private func end(_ outcome: QueryStatistics.Outcome, abandoning failure: QueryError? = nil, rollback: Bool, onlyBetweenSteps: Bool = false) {
+        let taken = state.withLock { state -> (ReaderLease?, ConnectionBound<QueryCursor>?, Interrupter.Registration?)? in
+            guard !state.finished, !(onlyBetweenSteps && state.inFlight) else { return nil }
             state.finished = true
-            state.cursor = nil
+            if let failure { state.abandoned = failure }
             defer {
                 state.lease = nil
+                state.cursor = nil
                 state.registration = nil
             }
-            return (state.lease, state.registration)
+            return (state.lease, state.cursor, state.registration)
         }
+        guard let (lease, cursor, registration) = taken else { return }
         interrupter.remove(registration)
-        guard let lease else { return }
         interrupter.cancelDeadline()
-        lease.release()
+        if let lease {
+            lease.connection.schedule { connection in
+                if rollback { connection.rollbackIfInTransaction() }
+                withExtendedLifetime(cursor) {}
+            }
+            lease.release()
+        }
         report(outcome)
     }
 }

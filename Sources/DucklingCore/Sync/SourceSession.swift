@@ -19,18 +19,25 @@ final class SourceSession: Sendable {
         let connection = try await BlockingIO.run {
             try SerializedConnection(database: instance.database, label: "duckling.sources.\(source.name)")
         }
-        try await connection.run(interrupter: interrupter) { duckdb in
-            if source.kind != .postgres {
-                // MySQL and SQLite queries are DuckDB SQL over the attached catalog.
-                try duckdb.execute("USE \(SQL.quoted(catalog))")
+        let session = SourceSession(connection: connection, source: source, catalog: catalog, interrupter: interrupter)
+        do {
+            try await connection.run(interrupter: interrupter) { duckdb in
+                if source.kind != .postgres {
+                    // MySQL and SQLite queries are DuckDB SQL over the attached catalog.
+                    try duckdb.execute("USE \(SQL.quoted(catalog))")
+                }
+                guard transactional else { return }
+                try duckdb.execute("BEGIN TRANSACTION")
+                if source.kind == .postgres, let snapshot {
+                    try duckdb.execute("CALL postgres_execute(\(SQL.literal(catalog)), \(SQL.literal("SET TRANSACTION SNAPSHOT \(SQL.literal(snapshot))")))")
+                }
             }
-            guard transactional else { return }
-            try duckdb.execute("BEGIN TRANSACTION")
-            if source.kind == .postgres, let snapshot {
-                try duckdb.execute("CALL postgres_execute(\(SQL.literal(catalog)), \(SQL.literal("SET TRANSACTION SNAPSHOT \(SQL.literal(snapshot))")))")
-            }
+        } catch {
+            // Closed here, on its own queue, not dropped wherever the last reference goes.
+            await session.close()
+            throw error
         }
-        return SourceSession(connection: connection, source: source, catalog: catalog, interrupter: interrupter)
+        return session
     }
 
     private init(connection: SerializedConnection, source: SourceSettings, catalog: String, interrupter: Interrupter) {

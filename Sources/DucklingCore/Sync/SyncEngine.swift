@@ -97,7 +97,10 @@ public final class SyncEngine: Sendable {
 
     /// Prepares when it is time to try again after a failure (every 5 s); for the scheduler.
     func retryPreparationIfDue(now: Date) async {
-        let due = state.withLock { !$0.prepared && ($0.lastPreparationAttempt.map { now.timeIntervalSince($0) >= 5 } ?? true) }
+        // Not while a restore has syncing paused: it holds the preparation until the new file is in.
+        let due = state.withLock { state in
+            !state.prepared && state.paused == nil && (state.lastPreparationAttempt.map { now.timeIntervalSince($0) >= 5 } ?? true)
+        }
         guard due else { return }
         do {
             try await ensurePrepared()
@@ -155,9 +158,6 @@ public final class SyncEngine: Sendable {
             return state.pausePatience
         }
         defer { state.withLock { $0.paused = nil } }
-        // No preparation may load the old file's state while it is replaced.
-        try await preparation.acquire()
-        defer { preparation.release() }
         if await !waitUntilIdle(within: patience) {
             logger.warning("cancelling running syncs so that the restore can go on")
             cancelAll()
@@ -165,6 +165,10 @@ public final class SyncEngine: Sendable {
                 throw SyncError.paused("running syncs did not stop; try the restore again")
             }
         }
+        // Taken once no run is left (a run may be waiting for a preparation): from here no
+        // preparation may load the old file's state while it is replaced.
+        try await preparation.acquire()
+        defer { preparation.release() }
         let result = try await body()
         if state.withLock({ $0.prepared }) {
             do {

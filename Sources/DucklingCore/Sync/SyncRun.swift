@@ -213,10 +213,16 @@ struct SyncRun: Sendable {
         // Incremental when there is a watermark and the copy still has the source's columns;
         // otherwise (first run, reset, schema change) a full rebuild.
         let incremental = !forceFull && dataset.incrementalColumn != nil && watermark != nil && existing == columns
-        if incremental, let column = dataset.incrementalColumn, var watermark {
-            // A boundary key of other columns than today's key (the configuration changed) is not used.
-            if watermark.key?.map(\.column) != sub.primaryKey { watermark.key = nil }
-            read.window = .init(column: column, watermark: watermark, lookbackSeconds: sub.primaryKey.isEmpty ? 0 : dataset.lookbackSeconds)
+        if incremental, let column = dataset.incrementalColumn, let recorded = watermark {
+            // The types put into SQL are the source's own column types, never the recorded text (a
+            // restored file carries it); a boundary key of other columns than today's key (the
+            // configuration changed) is not used.
+            func type(of name: String) -> String? { columns.first { $0.name == name }?.type.sqlName }
+            let key = recorded.key?.map(\.column) == sub.primaryKey
+                ? recorded.key?.compactMap { part in type(of: part.column).map { Watermark.KeyPart(column: part.column, value: part.value, type: $0) } }
+                : nil
+            let current = Watermark(value: recorded.value, type: type(of: column) ?? recorded.type, key: key?.count == sub.primaryKey.count ? key : nil)
+            read.window = .init(column: column, watermark: current, lookbackSeconds: sub.primaryKey.isEmpty ? 0 : dataset.lookbackSeconds)
         }
         if let cap = dataset.maxSyncRows {
             // One row more than the cap tells whether more were waiting; it is dropped after the read.
@@ -384,10 +390,12 @@ struct SyncRun: Sendable {
         let snapshot = try await coordinator.exportSnapshot()
         var sessions = [coordinator]
         for _ in 1..<count {
-            sessions.append(try await SourceSession.open(
-                on: sources, source: source, catalog: coordinator.catalog, transactional: true, snapshot: snapshot, interrupter: interrupter))
+            let session = try await SourceSession.open(
+                on: sources, source: source, catalog: coordinator.catalog, transactional: true, snapshot: snapshot, interrupter: interrupter)
+            // Registered at once, so the run closes it even if a later one fails to open.
+            partitionSessions.add([session])
+            sessions.append(session)
         }
-        partitionSessions.add(Array(sessions.dropFirst()))
         return sessions.enumerated().map { index, session in
             var part = read
             let isLast = index == count - 1

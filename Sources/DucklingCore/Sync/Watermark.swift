@@ -63,7 +63,9 @@ public struct Watermark: Sendable, Equatable, Codable {
         case "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS": "timestamp"
         case "DATE": "date"
         case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT": "numeric"
-        case "FLOAT", "DOUBLE": "double precision"
+        // A REAL compared as double precision is not equal to itself (0.1 < 0.1::real::float8).
+        case "FLOAT": "real"
+        case "DOUBLE": "double precision"
         case "UUID": "uuid"
         case "VARCHAR": "text"
         default: type.hasPrefix("DECIMAL") ? "numeric" : nil

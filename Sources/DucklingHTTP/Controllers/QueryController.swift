@@ -21,21 +21,21 @@ struct QueryController {
         let format = ResultFormat.negotiate(accept: request.headers[.accept])
         let interrupter = Interrupter()
         let watch = ClientWatch(interrupter, channel: context.channel)
-        let stream: QueryStream
         do {
-            stream = try await queries.start(queryRequest, database: databaseID, format: format, interrupter: interrupter)
+            let stream = try await queries.start(queryRequest, database: databaseID, format: format, interrupter: interrupter)
+            return try Self.response(streaming: stream, format: format, watch: watch)
         } catch let error as QueryError {
             watch.end()
             throw APIError(error)
         }
-        return Self.response(streaming: stream, format: format, watch: watch)
     }
 
     /// The response for a started query: one buffer when the result is already complete, else a
-    /// body streamed chunk by chunk. `watch` ends when the body does.
-    static func response(streaming stream: QueryStream, format: ResultFormat, watch: ClientWatch?) -> Response {
+    /// body streamed chunk by chunk. `watch` ends when the body does. Throws the ``QueryError`` of a
+    /// query stopped before anything was sent (its time limit, say), which is answered as an error.
+    static func response(streaming stream: QueryStream, format: ResultFormat, watch: ClientWatch?) throws -> Response {
         let headers: HTTPFields = [.contentType: format.contentType, .cacheControl: "no-store"]
-        if let body = stream.takeCompleteBody() {
+        if let body = try stream.takeCompleteBody() {
             watch?.end()
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }

@@ -146,7 +146,7 @@ struct StoreController {
         do {
             let stream = try await queries.start(QueryRequest(sql: sql, parameters: values.isEmpty ? .none : .positional(values)),
                                                  database: engine.database.id, format: format)
-            return QueryController.response(streaming: stream, format: format, watch: nil)
+            return try QueryController.response(streaming: stream, format: format, watch: nil)
         } catch let error as QueryError {
             throw APIError(error)
         }
