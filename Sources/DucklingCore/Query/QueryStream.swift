@@ -114,30 +114,28 @@ public final class QueryStream: Sendable {
     }
 
     /// Ends the stream, once whoever calls first: marks it finished, takes the connection out of it
-    /// in the same step, queues the rollback (when `rollback`) and the result's release on the
+    /// in the same step, queues the result's release and the rollback (when `rollback`) on the
     /// connection, and only then returns the connection to the pool, so nothing of this stream
     /// runs on it after another query has it. With `onlyBetweenSteps`, does nothing while a step
     /// runs (that step ends the stream itself).
     private func end(_ outcome: QueryStatistics.Outcome, abandoning failure: QueryError? = nil, rollback: Bool, onlyBetweenSteps: Bool = false) {
-        let taken = state.withLock { state -> (ReaderLease?, ConnectionBound<QueryCursor>?, Interrupter.Registration?)? in
+        let taken = state.withLock { state -> (ReaderLease?, Interrupter.Registration?)? in
             guard !state.finished, !(onlyBetweenSteps && state.inFlight) else { return nil }
             state.finished = true
             if let failure { state.abandoned = failure }
+            // Dropping the cursor queues its release on the connection (ConnectionBound).
+            state.cursor = nil
             defer {
                 state.lease = nil
-                state.cursor = nil
                 state.registration = nil
             }
-            return (state.lease, state.cursor, state.registration)
+            return (state.lease, state.registration)
         }
-        guard let (lease, cursor, registration) = taken else { return }
+        guard let (lease, registration) = taken else { return }
         interrupter.remove(registration)
         interrupter.cancelDeadline()
         if let lease {
-            lease.connection.schedule { connection in
-                if rollback { connection.rollbackIfInTransaction() }
-                withExtendedLifetime(cursor) {}
-            }
+            if rollback { lease.connection.schedule { $0.rollbackIfInTransaction() } }
             lease.release()
         }
         report(outcome)
