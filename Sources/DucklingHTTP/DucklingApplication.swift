@@ -4,8 +4,8 @@ public import Logging
 public import Prometheus
 public import ServiceLifecycle
 public import NIOCore
+public import Foundation
 public import ObjectStorage
-import Metrics
 
 /// Everything the HTTP application serves, built once by `serve` and by tests alike.
 public struct DucklingServices: Sendable {
@@ -17,6 +17,9 @@ public struct DucklingServices: Sendable {
     public let backups: [String: BackupService]
     /// Databases whose backup settings could not be used, with the reason (shown by the backup API).
     public let backupSetupErrors: [String: String]
+    /// Each database's automation (scheduled backups, cleanup, health), by database id.
+    public let automation: [String: AutomationService]
+    public let startedAt = Date()
     public let authenticator: APIKeyAuthenticator
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
@@ -27,11 +30,10 @@ public struct DucklingServices: Sendable {
     /// `storeOptions` tunes S3 requests (tests shorten retry delays).
     public init(configuration: DucklingConfiguration, adminKey: Secret, storeOptions: S3Store.Options = S3Store.Options(), logger: Logger) {
         let metrics = PrometheusCollectorRegistry()
-        let factory = PrometheusMetricsFactory(registry: metrics)
         let registry = DatabaseRegistry(configuration: configuration, logger: logger)
         self.configuration = configuration
         self.registry = registry
-        self.queries = QueryService(registry: registry, settings: configuration.query, logger: logger, metricsFactory: factory)
+        self.queries = QueryService(registry: registry, settings: configuration.query, logger: logger)
         let engines = registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, logger: logger) }
         self.syncScheduler = SyncScheduler(engines: engines, logger: logger)
         var backups: [String: BackupService] = [:]
@@ -46,12 +48,14 @@ public struct DucklingServices: Sendable {
         }
         self.backups = backups
         self.backupSetupErrors = backupSetupErrors
+        self.automation = Dictionary(uniqueKeysWithValues: engines.map { engine in
+            (engine.database.id, AutomationService(database: engine.database, sync: engine, backups: backups[engine.database.id],
+                                                   engine: configuration.engine, logger: logger))
+        })
         self.authenticator = APIKeyAuthenticator(configuration: configuration, adminKey: adminKey)
         self.metrics = metrics
         self.logger = logger
     }
-
-    var metricsFactory: any MetricsFactory { PrometheusMetricsFactory(registry: metrics) }
 }
 
 /// Builds the Hummingbird application: routes, auth, error shape and metrics.
@@ -63,22 +67,26 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: DucklingRequestContext.self)
-    router.add(middleware: RequestMetricsMiddleware(metrics: MetricHandles(factory: services.metricsFactory)))
+    router.add(middleware: RequestMetricsMiddleware(metrics: HTTPMetrics(registry: services.metrics)))
     router.add(middleware: ErrorMiddleware())
     let routes = RouteTable(router: router, authenticator: services.authenticator,
                             databases: Set(services.registry.databases.map(\.id)), list: services.routes)
-    HealthController(registry: services.registry, queries: services.queries, startedAt: .now).addRoutes(to: routes)
+    HealthController(registry: services.registry, queries: services.queries, automation: services.automation, startedAt: .now).addRoutes(to: routes)
     QueryController(queries: services.queries, maxBodyBytes: services.configuration.server.maxBodyBytes).addRoutes(to: routes)
-    MetricsController(registry: services.metrics).addRoutes(to: routes)
+    MetricsController(services: services).addRoutes(to: routes)
+    AutomationController(automation: services.automation).addRoutes(to: routes)
+    StatisticsController(services: services).addRoutes(to: routes)
+    ConfigController(services: services).addRoutes(to: routes)
     StoreController(scheduler: services.syncScheduler, queries: services.queries).addRoutes(to: routes)
-    BackupController(backups: services.backups, setupErrors: services.backupSetupErrors, registry: services.registry).addRoutes(to: routes)
+    BackupController(backups: services.backups, setupErrors: services.backupSetupErrors, registry: services.registry,
+                     automation: services.automation).addRoutes(to: routes)
     return Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [ClientCloseWatcher()])),
         configuration: .init(
             address: .hostname(host ?? services.configuration.server.host, port: port ?? services.configuration.server.port),
             serverName: "Duckling"),
-        services: [services.syncScheduler] + backgroundServices,
+        services: [services.syncScheduler] + services.registry.databases.compactMap { services.automation[$0.id] } + backgroundServices,
         onServerRunning: onServerRunning,
         logger: services.logger)
 }

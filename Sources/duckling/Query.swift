@@ -2,7 +2,6 @@ public import ArgumentParser
 import DucklingCore
 import Foundation
 import Logging
-import Metrics
 
 struct Query: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,7 +42,7 @@ struct Query: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        let service = QueryService(registry: registry, settings: configuration.query, logger: logger, metricsFactory: NOOPMetricsHandler.instance)
+        let service = QueryService(registry: registry, settings: configuration.query, logger: logger)
         do {
             let stream = try await service.start(
                 QueryRequest(sql: sql, timeoutMilliseconds: timeoutMilliseconds), database: database.id, format: format)

@@ -34,7 +34,7 @@ import Testing
         #expect(configuration.databases.map(\.id) == ["default"])
         #expect(configuration.databases[0].path.hasSuffix("/data/duckling-default.db"))
         #expect(configuration.automation == AutomationSettings())
-        #expect(configuration.automation.syncIntervalMinutes == 15 && configuration.automation.maxRestartAttempts == 3)
+        #expect(configuration.automation.syncIntervalSeconds == 900 && configuration.automation.maxRestartAttempts == 3)
     }
 
     @Test func aFullFileIsRead() throws {
@@ -77,9 +77,9 @@ import Testing
         #expect(configuration.engine.syncMode == .manual && configuration.engine.syncWorkers == 3)
         let lms = try #require(configuration.database("lms"))
         #expect(lms.path.hasSuffix("/db/lms.db"))
-        #expect(lms.automation.syncIntervalMinutes == 1)
+        #expect(lms.automation.syncIntervalSeconds == 60)
         #expect(lms.automation.autoBackup == false)
-        #expect(configuration.database("default")?.automation.syncIntervalMinutes == 5)
+        #expect(configuration.database("default")?.automation.syncIntervalSeconds == 300)
         let orders = try #require(lms.dataset("orders"))
         #expect(orders.shape == .table("public.orders"))
         #expect(orders.lookbackSeconds == 300 && orders.deleteDetection == .primaryKeyDiff)
@@ -169,7 +169,7 @@ import Testing
             "SYNC_INTERVAL_MINUTES": "7", "AUTO_BACKUP": "false", "DUCKDB_WORKER_THREADS": "3",
             "DUCKDB_MEMORY_LIMIT": "3GB", "DUCKLING_API_KEY": "from-env", "MAX_RESTART_ATTEMPTS": "9",
         ])
-        #expect(configuration.automation.syncIntervalMinutes == 7)
+        #expect(configuration.automation.syncIntervalSeconds == 420)
         #expect(configuration.automation.autoBackup == false)
         #expect(configuration.automation.maxRestartAttempts == 9)
         #expect(configuration.engine.threads == 3 && configuration.engine.memoryLimit == "3GB")

@@ -33,7 +33,19 @@ extension BackupService {
             }
             let hasher = SHA256Hasher()
             let started = ContinuousClock.now
+            // A sync stuck at its source holds the write path: after the patience it is cancelled
+            // (it rolls back and runs again later) rather than holding the backup up.
+            let patience = database.settings.automation.backupSyncPatienceSeconds
+            let watchdog = sync.map { sync in
+                Task { [logger] in
+                    guard (try? await Task.sleep(for: .seconds(patience))) != nil else { return }
+                    logger.warning("cancelling running syncs: a backup has waited \(patience) s for them")
+                    sync.cancelAll()
+                }
+            }
+            defer { watchdog?.cancel() }
             let (contents, size) = try await database.withWriter { writer in
+                watchdog?.cancel()
                 try await Self.checkpoint(writer)
                 let contents = try await writer.run { try DatabaseContents.read(on: $0) }
                 let expected = try await BlockingIO.run { [localRoot] in

@@ -11,6 +11,13 @@ enum DiskSpace {
         return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
 
+    /// The size of the file system holding `directory`, for a share of it free.
+    static func total(at directory: URL) -> Int64? {
+        var info = statvfs()
+        guard statvfs(directory.path, &info) == 0 else { return nil }
+        return Int64(info.f_blocks) * Int64(info.f_frsize)
+    }
+
     static func require(_ bytes: Int64, at directory: URL, for purpose: String) throws {
         guard let free = available(at: directory) else { return }
         guard free >= bytes + margin else {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Logging
 import ObjectStorage
 
@@ -78,5 +78,12 @@ extension BackupService {
                 ])
             }
         }
+    }
+}
+
+extension BackupService {
+    /// The size and time of the newest verified local backup, if there is one (for metrics).
+    public func newestVerifiedLocal() async throws -> (bytes: Int64, createdAt: Date)? {
+        try await localBackups().filter(\.verified).max { $0.createdAt < $1.createdAt }.map { ($0.manifest.size, $0.createdAt) }
     }
 }

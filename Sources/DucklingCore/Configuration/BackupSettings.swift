@@ -32,7 +32,8 @@ public struct S3Settings: Sendable {
     public var encryptionKey: Secret?
     /// A passphrase turned into a key with scrypt, when no key is given.
     public var passphrase: Secret?
-    public var intervalHours: Int = 24
+    /// Between scheduled S3 backups (`interval_hours`, or a duration).
+    public var intervalSeconds: Int = 24 * 3600
     public var keepLast: Int = 14
 
     public init(bucket: String, prefix: String, endpoint: String) {

@@ -141,6 +141,33 @@ final class ConfigReader {
         return amount * unit
     }
 
+    /// An interval in seconds: a plain number counts in `unit` seconds (the unit the key's name
+    /// says, such as minutes for `sync_interval_minutes`), or a duration such as `90s`, `15m`, `6h`.
+    func interval(_ table: Table, _ key: String, unit: Int, in range: ClosedRange<Int>) -> Int? {
+        guard let value = string(table, key)?.trimmingCharacters(in: .whitespaces) else { return nil }
+        let total: Int
+        if let amount = Int(value.replacingOccurrences(of: "_", with: "")) {
+            total = amount * unit
+        } else if let parsed = seconds(table, key) {
+            total = parsed
+        } else {
+            return nil
+        }
+        guard range.contains(total) else {
+            report(table.path(key), "must be between \(Self.describe(seconds: range.lowerBound)) and \(Self.describe(seconds: range.upperBound)), got '\(value)'")
+            return nil
+        }
+        return total
+    }
+
+    /// `seconds` the way a person would write it: `90s`, `15m`, `6h`, `2d`.
+    static func describe(seconds: Int) -> String {
+        for (unit, factor) in [("d", 86_400), ("h", 3600), ("m", 60)] where seconds >= factor && seconds % factor == 0 {
+            return "\(seconds / factor)\(unit)"
+        }
+        return "\(seconds)s"
+    }
+
     // MARK: - Typed text (also used for environment variables)
 
     func parseInt(_ text: String, key: String, range: ClosedRange<Int>) -> Int? {

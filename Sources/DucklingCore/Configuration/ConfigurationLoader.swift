@@ -73,12 +73,16 @@ public struct ConfigurationLoader: Sendable {
         }
         if let table = reader.table(top?["query"], at: "query", allowed: [
             "default_timeout_ms", "max_timeout_ms", "max_concurrent", "max_queued", "slow_query_ms",
+            "breaker_failures", "breaker_cooldown", "statistics",
         ]) {
             if let value = reader.int(table, "default_timeout_ms", in: 1...86_400_000) { query.defaultTimeoutMilliseconds = value }
             if let value = reader.int(table, "max_timeout_ms", in: 1...86_400_000) { query.maxTimeoutMilliseconds = value }
             if let value = reader.int(table, "max_concurrent", in: 1...256) { query.maxConcurrent = value }
             if let value = reader.int(table, "max_queued", in: 0...100_000) { query.maxQueued = value }
             if let value = reader.int(table, "slow_query_ms", in: 0...86_400_000) { query.slowQueryMilliseconds = value }
+            if let value = reader.int(table, "breaker_failures", in: 0...10_000) { query.breakerFailures = value }
+            if let value = reader.interval(table, "breaker_cooldown", unit: 1, in: 1...86_400) { query.breakerCooldownSeconds = value }
+            if let value = reader.bool(table, "statistics") { query.statistics = value }
         }
         if let table = reader.table(top?["automation"], at: "automation", allowed: AutomationKeys.all) {
             AutomationKeys.apply(table, reader: reader, to: &automation)

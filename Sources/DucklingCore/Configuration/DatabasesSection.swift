@@ -140,7 +140,7 @@ struct DatabasesSection {
             dataset.incrementalColumn = reader.string(table, "incremental_column")
             dataset.lookbackSeconds = reader.seconds(table, "lookback") ?? 0
             dataset.partitionColumn = reader.string(table, "partition_column")
-            dataset.refreshIntervalMinutes = reader.int(table, "refresh_interval_minutes", in: 0...525_600)
+            dataset.refreshIntervalSeconds = reader.interval(table, "refresh_interval_minutes", unit: 60, in: 0...AutomationKeys.year)
             if let timeout = reader.int(table, "query_timeout", in: 1...86_400) { dataset.queryTimeoutSeconds = timeout }
             dataset.maxSyncRows = reader.int(table, "max_sync_rows", in: 1...Int(Int32.max) * 1000)
             if let detection = reader.choice(table, "delete_detection", as: DatasetSettings.DeleteDetection.self) {
@@ -221,7 +221,7 @@ struct DatabasesSection {
         if let encryption = reader.choice(table, "encryption", as: S3Settings.Encryption.self) { s3.encryption = encryption }
         s3.encryptionKey = reader.secret(table, "encryption_key") ?? environment["DUCKLING_BACKUP_KEY"].flatMap { $0.isEmpty ? nil : Secret($0) }
         s3.passphrase = reader.secret(table, "passphrase") ?? environment["DUCKLING_BACKUP_PASSPHRASE"].flatMap { $0.isEmpty ? nil : Secret($0) }
-        if let hours = reader.int(table, "interval_hours", in: 1...8760) { s3.intervalHours = hours }
+        if let seconds = reader.interval(table, "interval_hours", unit: 3600, in: 1...AutomationKeys.year) { s3.intervalSeconds = seconds }
         if let keep = reader.int(table, "keep_last", in: 1...10_000) { s3.keepLast = keep }
         if (s3.accessKey == nil) != (s3.secretKey == nil) {
             reader.report(table.path, "give both access_key and secret_key, or neither")

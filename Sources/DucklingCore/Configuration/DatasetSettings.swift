@@ -22,8 +22,9 @@ public struct DatasetSettings: Sendable {
     /// Re-read window behind the watermark for late commits, in seconds (needs a primary key).
     public var lookbackSeconds: Int = 0
     public var partitionColumn: String?
-    /// Minutes between scheduled runs; nil uses the database's `sync_interval_minutes`, 0 disables.
-    public var refreshIntervalMinutes: Int?
+    /// Seconds between scheduled runs (`refresh_interval_minutes`, or a duration); nil uses the
+    /// database's `sync_interval_minutes`, 0 disables.
+    public var refreshIntervalSeconds: Int?
     /// Seconds a source query may take.
     public var queryTimeoutSeconds: Int = 120
     public var maxSyncRows: Int?

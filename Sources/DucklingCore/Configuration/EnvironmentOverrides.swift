@@ -32,13 +32,13 @@ enum EnvironmentOverrides {
         if let size = int("PARQUET_ROW_GROUP_SIZE", 1...100_000_000) { engine.parquetRowGroupSize = size }
 
         if let flag = bool("AUTO_START_SYNC") { automation.autoStartSync = flag }
-        if let minutes = int("SYNC_INTERVAL_MINUTES", 0...525_600) { automation.syncIntervalMinutes = minutes }
+        if let minutes = int("SYNC_INTERVAL_MINUTES", 0...525_600) { automation.syncIntervalSeconds = minutes * 60 }
         if let flag = bool("ENABLE_INCREMENTAL_SYNC") { automation.enableIncrementalSync = flag }
         if let flag = bool("AUTO_BACKUP") { automation.autoBackup = flag }
-        if let hours = int("BACKUP_INTERVAL_HOURS", 1...8760) { automation.backupIntervalHours = hours }
+        if let hours = int("BACKUP_INTERVAL_HOURS", 1...8760) { automation.backupIntervalSeconds = hours * 3600 }
         if let days = int("BACKUP_RETENTION_DAYS", 0...36500) { automation.backupRetentionDays = days }
         if let flag = bool("AUTO_CLEANUP") { automation.autoCleanup = flag }
-        if let hours = int("CLEANUP_INTERVAL_HOURS", 1...8760) { automation.cleanupIntervalHours = hours }
+        if let hours = int("CLEANUP_INTERVAL_HOURS", 1...8760) { automation.cleanupIntervalSeconds = hours * 3600 }
         if let days = int("RETENTION_DAYS", 1...36500) { automation.retentionDays = days }
         if let flag = bool("AUTO_RESTART") { automation.autoRestart = flag }
         if let attempts = int("MAX_RESTART_ATTEMPTS", 0...100) { automation.maxRestartAttempts = attempts }

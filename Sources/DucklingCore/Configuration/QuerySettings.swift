@@ -10,6 +10,12 @@ public struct QuerySettings: Sendable {
     public var maxQueued: Int = 64
     /// Queries slower than this are kept in the slow-query log.
     public var slowQueryMilliseconds: Int = 1_000
+    /// Consecutive engine failures that open a database's circuit breaker; 0 turns it off.
+    public var breakerFailures: Int = 5
+    /// How long an open breaker refuses queries before it lets one probe through.
+    public var breakerCooldownSeconds: Int = 30
+    /// Whether queries are counted and timed for `/api/statistics` (off only to measure its cost).
+    public var statistics = true
 
     public init() {}
 }

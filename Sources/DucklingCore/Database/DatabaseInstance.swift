@@ -21,6 +21,8 @@ final class DatabaseInstance: Sendable {
     /// What caller SQL may call on this instance, learned from it once.
     let gate: ReadOnlyGate
     let readOnly: Bool
+    /// When the instance opened: spill files older than this are not its own.
+    let openedAt = Date()
 
     /// Opens the file read-write (creating it and `_duckling`), or read-only for tools that must
     /// not change it; a read-only open needs the file to exist. Blocks: call it off the cooperative pool.

@@ -10,8 +10,8 @@ extension ManagedDatabase {
     /// run `check` on it, and only then remove the old file and put the database back in service.
     /// On any failure the old file is put back and reopened, and the error is thrown; a crash at
     /// any step is undone when the file next opens (``FileSwap/recoverInterrupted(path:)``).
-    public func replaceFile(with replacement: URL, check: @escaping @Sendable (Connection) throws -> Void) async throws {
-        let old = try takeOffline(reason: "being restored")
+    public func replaceFile(with replacement: URL, reason: String = "being restored", check: @escaping @Sendable (Connection) throws -> Void) async throws {
+        let old = try takeOffline(reason: reason)
         do {
             try await old.drain()
         } catch {

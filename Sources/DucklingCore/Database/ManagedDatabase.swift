@@ -24,6 +24,10 @@ public final class ManagedDatabase: Sendable {
         /// or an instance did not release it (for good).
         var restoring = false
         var leaked = false
+        /// Recovery gave up: queries get 503 `database_failed` until it succeeds.
+        var failed: String?
+        /// The file the open instance has (device and inode), to notice it deleted or replaced.
+        var identity: FileIdentity?
     }
 
     public var id: String { settings.id }
@@ -60,9 +64,11 @@ public final class ManagedDatabase: Sendable {
                 : "removed the old WAL an interrupted restore left", metadata: ["duckling.path": .string(settings.path)])
         }
         let instance = try makeInstance(readOnly: readOnly)
+        let identity = FileIdentity(path: settings.path)
         state.withLock {
             $0.instance = instance
             $0.unavailableReason = nil
+            $0.identity = identity
         }
         logger.info("database opened", metadata: ["duckling.path": .string(settings.path)])
     }
@@ -134,14 +140,19 @@ public final class ManagedDatabase: Sendable {
     }
 
     func bringOnline(_ instance: DatabaseInstance) {
+        let identity = FileIdentity(path: settings.path)
         state.withLock {
             $0.instance = instance
             $0.unavailableReason = nil
+            $0.identity = identity
         }
     }
 
-    private func currentInstance() throws -> DatabaseInstance {
+    func currentInstance() throws -> DatabaseInstance {
         try state.withLock { state in
+            if let failed = state.failed {
+                throw DatabaseUnavailable(databaseID: settings.id, reason: failed, retryAfterSeconds: 60, code: "database_failed")
+            }
             guard let instance = state.instance else {
                 throw DatabaseUnavailable(databaseID: settings.id, reason: state.unavailableReason ?? "not open", retryAfterSeconds: 5)
             }
@@ -197,7 +208,31 @@ public final class ManagedDatabase: Sendable {
         state.withLock { $0.instance?.readers.usage }.map { PoolUsage(size: $0.size, inUse: $0.inUse, waiting: $0.waiting) }
     }
 
-    public var isOpen: Bool { state.withLock { $0.instance != nil } }
+    /// Open and not marked failed: it serves queries.
+    public var isOpen: Bool { state.withLock { $0.instance != nil && $0.failed == nil } }
+
+    /// Why recovery gave up on the database, while it is failed.
+    public var failure: String? { state.withLock { $0.failed } }
+
+    /// Why the database is not serving, while it is not.
+    public var unavailableReason: String? {
+        state.withLock { $0.failed ?? ($0.instance == nil ? $0.unavailableReason ?? "not open" : nil) }
+    }
+
+    /// Marks the database failed (recovery gave up) or clears the mark.
+    func setFailed(_ reason: String?) {
+        state.withLock { $0.failed = reason }
+    }
+
+    /// The identity of the file the open instance has, when it is open.
+    var openedIdentity: FileIdentity? { state.withLock { $0.instance == nil ? nil : $0.identity } }
+
+    /// Runs `body` with the write connection alongside sync runs (shared access): for small
+    /// records that must not wait for a long sync, and that a backup's snapshot still pauses.
+    func withSharedWriter<T: Sendable>(_ body: (SerializedConnection) async throws -> T) async throws -> T {
+        let instance = try currentInstance()
+        return try await instance.writeGate.withShared { try await body(instance.writer) }
+    }
 
     /// The size of the database file and of its write-ahead log, when they exist.
     public var storageBytes: (file: Int64?, wal: Int64?) {

@@ -12,6 +12,8 @@ final class QueryCursor {
     struct Step: Sendable {
         var bytes: [UInt8]
         var finished: Bool
+        /// Rows encoded so far.
+        var rows: Int
     }
 
     init(result: QueryResult, format: ResultFormat, started: ContinuousClock.Instant) {
@@ -32,12 +34,12 @@ final class QueryCursor {
                 let elapsed = ContinuousClock.now - started
                 encoder.end(rowCount: rowCount, elapsedMilliseconds: elapsed.milliseconds, into: &out)
                 try connection.cachedStatement("COMMIT").run()
-                return Step(bytes: out, finished: true)
+                return Step(bytes: out, finished: true, rows: rowCount)
             }
             try encoder.encode(chunk, into: &out)
             rowCount += chunk.count
         }
-        return Step(bytes: out, finished: false)
+        return Step(bytes: out, finished: false, rows: rowCount)
     }
 
     /// Ends the transaction after a failure and returns the bytes that report it in-band, or nil

@@ -22,7 +22,7 @@ extension QueryError {
             return QueryError(.overloaded, code: "too_many_queries",
                               message: "too many queries are running and waiting; retry shortly", retryAfterSeconds: 1)
         case let error as DatabaseUnavailable:
-            return QueryError(.unavailable, code: "database_unavailable", message: error.description,
+            return QueryError(.unavailable, code: error.code, message: error.description,
                               retryAfterSeconds: error.retryAfterSeconds)
         case is CancellationError:
             return QueryError(.cancelled, code: "query_cancelled", message: "the query was cancelled")

@@ -1,6 +1,5 @@
 public import DuckDBKit
 public import Logging
-public import Metrics
 
 /// Runs caller SQL read-only against a database (DESIGN.md §6): the gate, binds, a time limit that
 /// really stops the query, a bound on running and waiting queries, and streamed results.
@@ -9,17 +8,21 @@ public import Metrics
 /// all fire it, and every stage (waiting for a connection, executing, streaming) honours it.
 public final class QueryService: Sendable {
     public let statistics: QueryStatistics
+    /// Each database's circuit breaker, by id.
+    public let breakers: [String: CircuitBreaker]
     private let registry: DatabaseRegistry
     private let settings: QuerySettings
     private let logger: Logger
-    private let metrics: MetricHandles
 
-    public init(registry: DatabaseRegistry, settings: QuerySettings, logger: Logger, metricsFactory: any MetricsFactory) {
+    /// Queries are counted and timed in ``statistics`` (which `/metrics` reads when scraped).
+    public init(registry: DatabaseRegistry, settings: QuerySettings, logger: Logger) {
         self.registry = registry
         self.settings = settings
         self.logger = logger
-        self.metrics = MetricHandles(factory: metricsFactory)
-        self.statistics = QueryStatistics(slowThresholdMilliseconds: settings.slowQueryMilliseconds)
+        self.statistics = QueryStatistics(slowThresholdMilliseconds: settings.slowQueryMilliseconds, enabled: settings.statistics)
+        self.breakers = Dictionary(uniqueKeysWithValues: registry.databases.map {
+            ($0.id, CircuitBreaker(threshold: settings.breakerFailures, cooldown: .seconds(settings.breakerCooldownSeconds)))
+        })
     }
 
     /// Starts a query and returns its stream once the first part of the body is ready, so every
@@ -35,7 +38,15 @@ public final class QueryService: Sendable {
         guard let database = registry.database(databaseID) else {
             throw QueryError(.notFound, code: "database_not_found", message: "no database with id '\(databaseID)'")
         }
-        let record = recorder(database: databaseID, sql: request.sql, started: started)
+        let breaker = breakers[databaseID]
+        let admission: CircuitBreaker.Admission
+        do {
+            admission = try breaker?.admit(database: databaseID) ?? .normal
+        } catch let refusal as QueryError {
+            recorder(database: databaseID, sql: request.sql, started: started, breaker: nil, admission: .normal)(refusal.outcome, 0)
+            throw refusal
+        }
+        let record = recorder(database: databaseID, sql: request.sql, started: started, breaker: breaker, admission: admission)
         do {
             let timeout = min(request.timeoutMilliseconds ?? settings.defaultTimeoutMilliseconds, settings.maxTimeoutMilliseconds)
             guard timeout > 0 else {
@@ -73,7 +84,7 @@ public final class QueryService: Sendable {
         } catch {
             interrupter.cancelDeadline()
             let failure = QueryError.from(error, interruption: interrupter.reason)
-            record(failure.outcome)
+            record(failure.outcome, 0)
             throw failure
         }
     }
@@ -92,13 +103,14 @@ public final class QueryService: Sendable {
         }
     }
 
-    /// Records a finished query in the statistics, the metrics and the debug log.
-    private func recorder(database: String, sql: String, started: ContinuousClock.Instant) -> @Sendable (QueryStatistics.Outcome) -> Void {
-        { [statistics, logger, metrics] outcome in
+    /// Records a finished query in the statistics, the breaker, the metrics and the debug log.
+    private func recorder(
+        database: String, sql: String, started: ContinuousClock.Instant, breaker: CircuitBreaker?, admission: CircuitBreaker.Admission
+    ) -> @Sendable (QueryStatistics.Outcome, Int) -> Void {
+        { [statistics, logger] outcome, rows in
             let elapsed = (ContinuousClock.now - started).milliseconds
-            statistics.record(outcome, database: database, sql: sql, milliseconds: elapsed)
-            metrics.counter("duckling_queries_total", [("database", database), ("outcome", outcome.rawValue)]).increment()
-            metrics.timer("duckling_query_duration_seconds", [("database", database)]).recordNanoseconds(Int64(elapsed * 1_000_000))
+            breaker?.record(outcome == .failed ? .engineFailure : outcome == .succeeded ? .success : .neutral, admission: admission)
+            statistics.record(outcome, database: database, sql: sql, milliseconds: elapsed, rows: rows)
             logger.debug("query finished", metadata: [
                 "duckling.database": .string(database), "duckling.outcome": .string(outcome.rawValue),
                 "duckling.elapsed_ms": .stringConvertible(elapsed),

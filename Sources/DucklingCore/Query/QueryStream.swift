@@ -8,7 +8,7 @@ public final class QueryStream: Sendable {
     public let columns: [Column]
     public let format: ResultFormat
     private let interrupter: Interrupter
-    private let report: @Sendable (QueryStatistics.Outcome) -> Void
+    private let report: @Sendable (QueryStatistics.Outcome, Int) -> Void
     private let state: Mutex<State>
 
     private struct State {
@@ -21,18 +21,20 @@ public final class QueryStream: Sendable {
         /// Why the stream was stopped between two ``next()`` calls, which the next one throws.
         var abandoned: QueryError?
         var registration: Interrupter.Registration?
+        /// Rows sent so far, for the statistics.
+        var rows = 0
     }
 
     init(
         columns: [Column], format: ResultFormat, first: QueryCursor.Step, lease: ReaderLease,
         cursor: ConnectionBound<QueryCursor>, interrupter: Interrupter,
-        report: @escaping @Sendable (QueryStatistics.Outcome) -> Void
+        report: @escaping @Sendable (QueryStatistics.Outcome, Int) -> Void
     ) {
         self.columns = columns
         self.format = format
         self.interrupter = interrupter
         self.report = report
-        self.state = Mutex(State(pending: first.bytes, lease: lease, cursor: cursor, finished: false))
+        self.state = Mutex(State(pending: first.bytes, lease: lease, cursor: cursor, finished: false, rows: first.rows))
         if first.finished {
             end(.succeeded, rollback: false)
             return
@@ -79,6 +81,7 @@ public final class QueryStream: Sendable {
             let step = try await lease.connection.run(interrupter: interrupter) {
                 try $0.unwrap(cursor).advance(on: $0, budget: 1 << 18, isFirst: false)
             }
+            state.withLock { $0.rows = step.rows }
             if step.finished { end(.succeeded, rollback: false) }
             return step.bytes
         } catch {
@@ -119,7 +122,7 @@ public final class QueryStream: Sendable {
     /// runs on it after another query has it. With `onlyBetweenSteps`, does nothing while a step
     /// runs (that step ends the stream itself).
     private func end(_ outcome: QueryStatistics.Outcome, abandoning failure: QueryError? = nil, rollback: Bool, onlyBetweenSteps: Bool = false) {
-        let taken = state.withLock { state -> (ReaderLease?, Interrupter.Registration?)? in
+        let taken = state.withLock { state -> (ReaderLease?, Interrupter.Registration?, Int)? in
             guard !state.finished, !(onlyBetweenSteps && state.inFlight) else { return nil }
             state.finished = true
             if let failure { state.abandoned = failure }
@@ -129,15 +132,15 @@ public final class QueryStream: Sendable {
                 state.lease = nil
                 state.registration = nil
             }
-            return (state.lease, state.registration)
+            return (state.lease, state.registration, state.rows)
         }
-        guard let (lease, registration) = taken else { return }
+        guard let (lease, registration, rows) = taken else { return }
         interrupter.remove(registration)
         interrupter.cancelDeadline()
         if let lease {
             if rollback { lease.connection.schedule { $0.rollbackIfInTransaction() } }
             lease.release()
         }
-        report(outcome)
+        report(outcome, rows)
     }
 }

@@ -16,7 +16,7 @@ public struct DatasetStatus: Sendable, Codable, Equatable {
     public var incrementalRows: Int?
     /// The watermark of each sub-table (`orders`, or `monitoring_dataset` and `monitoring_results`).
     public var watermarks: [String: String]
-    public var refreshIntervalMinutes: Int?
+    public var refreshIntervalMinutes: Double?
     public var incrementalColumn: String?
     /// How incremental rows are applied: `primary_key` (merged), `append_only`, or `full` (no incremental column).
     public var merge: String

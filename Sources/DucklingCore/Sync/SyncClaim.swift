@@ -9,6 +9,8 @@ public final class SyncClaim: Sendable {
         case schedule, startup, api, cli
         /// Not a run: the dataset is held while its watermarks are reset.
         case resetWatermark = "reset_watermark"
+        /// Not a run: cleanup holds the dataset while it drops what a killed run staged.
+        case cleanup
     }
 
     public let runID: String

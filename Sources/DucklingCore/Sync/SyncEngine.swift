@@ -9,8 +9,8 @@ import Synchronization
 public final class SyncEngine: Sendable {
     public let database: ManagedDatabase
     private let engine: EngineSettings
-    private let logger: Logger
-    private let redactor: SecretRedactor
+    let logger: Logger
+    let redactor: SecretRedactor
     private let slots: AsyncSemaphore
     /// One preparation at a time; a failed one is retried by the next caller.
     private let preparation = AsyncSemaphore(permits: 1)
@@ -31,6 +31,11 @@ public final class SyncEngine: Sendable {
         var paused: String?
         /// How long a restore waits for running syncs before cancelling them.
         var pausePatience: Duration = .seconds(30)
+        /// Automation is stopped for this database: scheduled runs wait (requested ones still run).
+        var schedulingPaused = false
+        /// The first runs were planned before the recorded state was loaded: they are moved to one
+        /// interval after each dataset's last run once it is.
+        var firstRunsFromRecord = false
     }
 
     /// Consecutive failures after which the next run rebuilds in full.
@@ -44,7 +49,15 @@ public final class SyncEngine: Sendable {
         self.logger = logger
         self.slots = AsyncSemaphore(permits: max(1, engine.syncWorkers))
         self.redactor = SecretRedactor(sources: database.settings.sources)
+        state.withLock { $0.schedulingPaused = !database.settings.automation.autoStartSync }
     }
+
+    /// Stops or resumes scheduled runs (automation stop and start); requested runs are not affected.
+    public func setSchedulingPaused(_ paused: Bool) {
+        state.withLock { $0.schedulingPaused = paused }
+    }
+
+    public var isSchedulingPaused: Bool { state.withLock { $0.schedulingPaused } }
 
     var settings: DatabaseSettings { database.settings }
 
@@ -55,6 +68,8 @@ public final class SyncEngine: Sendable {
 
     /// The instance that reads the sources, once prepared.
     var sourceDatabase: Database? { state.withLock { $0.sources?.database } }
+    var sourceInstance: SourceInstance? { state.withLock { $0.sources } }
+    var sourceSetupError: String? { state.withLock { $0.sourceSetupError } }
 
     /// Makes sure the engine is ready to run: the metadata tables exist, what earlier runs recorded
     /// is loaded (runs a crash cut off are marked), and the instance that reads the sources is open
@@ -92,6 +107,16 @@ public final class SyncEngine: Sendable {
             if let sources { state.sources = sources }
             state.sourceSetupError = setupError
             state.prepared = true
+            if state.firstRunsFromRecord {
+                // A restart neither repeats a run that just happened nor skips one that is overdue.
+                state.firstRunsFromRecord = false
+                let now = Date()
+                for dataset in settings.datasets {
+                    guard state.nextRun[dataset.name] != nil, let interval = interval(of: dataset),
+                          let last = persisted[dataset.name], last.lastStatus == "succeeded", let attempt = last.lastAttempt else { continue }
+                    state.nextRun[dataset.name] = max(now, attempt.addingTimeInterval(interval))
+                }
+            }
         }
     }
 
@@ -109,13 +134,15 @@ public final class SyncEngine: Sendable {
         }
     }
 
-    /// Plans the first runs: now for datasets synced at startup when `startup`, else after their interval.
+    /// Plans the first runs: when `startup`, now for datasets never synced and one interval after
+    /// the last run for the others (once the recorded state is loaded); else after their interval.
     public func planFirstRuns(startup: Bool) {
         let now = Date()
         state.withLock { state in
+            state.firstRunsFromRecord = startup
             for dataset in settings.datasets {
                 let mode = dataset.syncMode ?? engine.syncMode
-                guard settings.automation.autoStartSync, mode == .startup else { continue }
+                guard mode == .startup else { continue }
                 if startup {
                     state.nextRun[dataset.name] = now
                 } else if let interval = interval(of: dataset) {
@@ -188,6 +215,11 @@ public final class SyncEngine: Sendable {
         await idleWaiters.wait(within: patience) { [self] in state.withLock { $0.running.isEmpty } }
     }
 
+    /// Ends a hold that was not a run (cleanup's).
+    func releaseClaim(_ claim: SyncClaim) {
+        release(claim)
+    }
+
     /// Ends `claim`'s hold on its dataset and wakes those waiting for no run to be going.
     private func release(_ claim: SyncClaim, update: (inout State) -> Void = { _ in }) {
         let idle = state.withLock { state -> Bool in
@@ -217,7 +249,8 @@ public final class SyncEngine: Sendable {
     func claimDue(at now: Date) -> [SyncClaim] {
         settings.datasets.compactMap { dataset in
             let due = state.withLock { state in
-                state.prepared && state.running[dataset.name] == nil && (state.nextRun[dataset.name].map { $0 <= now } ?? false)
+                state.prepared && !state.schedulingPaused && state.running[dataset.name] == nil
+                    && (state.nextRun[dataset.name].map { $0 <= now } ?? false)
             }
             guard due else { return nil }
             return try? claim(dataset.name, full: false, trigger: .schedule)
@@ -376,7 +409,7 @@ public final class SyncEngine: Sendable {
                     state: running != nil ? .syncing : persisted.lastStatus == "failed" ? .error : persisted.lastStatus == nil ? .idle : .ready,
                     rows: persisted.rows, syncType: persisted.syncType, lastFull: persisted.lastFull,
                     lastIncremental: persisted.lastIncremental, incrementalRows: persisted.incrementalRows,
-                    watermarks: persisted.watermarks.mapValues(\.value), refreshIntervalMinutes: interval(of: dataset).map { Int($0 / 60) },
+                    watermarks: persisted.watermarks.mapValues(\.value), refreshIntervalMinutes: interval(of: dataset).map { $0 / 60 },
                     incrementalColumn: dataset.incrementalColumn, merge: merge, truncated: persisted.truncated,
                     lastError: persisted.lastError, durationMs: persisted.durationMs, nextRun: state.nextRun[dataset.name],
                     reconciled: persisted.reconciled, runID: running?.runID, lastRunID: persisted.lastRunID,
@@ -395,15 +428,15 @@ public final class SyncEngine: Sendable {
 
     /// Seconds between scheduled runs of `dataset`, or nil when it is not scheduled.
     private func interval(of dataset: DatasetSettings) -> TimeInterval? {
-        let minutes = dataset.refreshIntervalMinutes ?? settings.automation.syncIntervalMinutes
-        return minutes > 0 ? TimeInterval(minutes * 60) : nil
+        let seconds = dataset.refreshIntervalSeconds ?? settings.automation.syncIntervalSeconds
+        return seconds > 0 ? TimeInterval(seconds) : nil
     }
 
     /// After a success, one interval later; after a failure, a backoff of 30 s doubling per failure,
     /// at most the interval. Nothing when the dataset is not scheduled.
     private func nextRun(of dataset: DatasetSettings, after result: SyncRunResult, failures: Int) -> Date? {
         let mode = dataset.syncMode ?? engine.syncMode
-        guard settings.automation.autoStartSync, mode == .startup, let interval = interval(of: dataset) else { return nil }
+        guard mode == .startup, let interval = interval(of: dataset) else { return nil }
         guard result.status == .failed else { return Date().addingTimeInterval(interval) }
         let backoff = 30 * pow(2, Double(max(0, failures - 1)))
         return Date().addingTimeInterval(min(backoff, interval))

@@ -34,6 +34,14 @@ struct SyncRun: Sendable {
         var rowsRead: Int
     }
 
+    /// The names of the tables a dataset's runs write.
+    static func subTableNames(of dataset: DatasetSettings) -> [String] {
+        switch dataset.shape {
+        case .table: [dataset.name]
+        case .split: ["\(dataset.name)_dataset", "\(dataset.name)_results"]
+        }
+    }
+
     var subTables: [SubTable] {
         switch dataset.shape {
         case .table(let qualified):

@@ -8,6 +8,8 @@ struct BackupController {
     let backups: [String: BackupService]
     let setupErrors: [String: String]
     let registry: DatabaseRegistry
+    /// Manual backups are recorded as runs of the automation's backup tasks.
+    let automation: [String: AutomationService]
     static let maxBodyBytes = 16 << 10
 
     func addRoutes(to routes: RouteTable) {
@@ -32,7 +34,13 @@ struct BackupController {
 
     private func backup(_ request: Request, context: DucklingRequestContext) async throws -> BackupCreatedResponse {
         let service = try service(request, context: context)
-        let (local, key) = try await run { try await service.backup() }
+        let tracker = automation[service.database.id]
+        let (local, key) = try await run {
+            guard let tracker else { return try await service.backup() }
+            let result = try await tracker.track(.backup, trigger: "api", bytes: { $0.local.size }) { try await service.backup() }
+            if result.s3Key != nil { await tracker.noteSuccess(.s3Backup, trigger: "api", bytes: result.local.size) }
+            return result
+        }
         return BackupCreatedResponse(message: "Manual backup completed successfully", backup: local.backupID, key: key)
     }
 
@@ -54,7 +62,11 @@ struct BackupController {
         guard service.hasS3 else {
             throw APIError(.badRequest, code: "s3_not_configured", message: "database '\(service.database.id)' has no S3 backup configured (backup.s3.bucket_url)")
         }
-        let key = try await run { try await service.uploadToS3() }
+        let tracker = automation[service.database.id]
+        let key = try await run {
+            guard let tracker else { return try await service.uploadToS3() }
+            return try await tracker.track(.s3Backup, trigger: "api", bytes: { _ in nil }) { try await service.uploadToS3() }
+        }
         return BackupCreatedResponse(message: "Backup uploaded to S3: \(key)", backup: (key as NSString).lastPathComponent, key: key)
     }
 

@@ -6,6 +6,7 @@ import Hummingbird
 struct HealthController {
     let registry: DatabaseRegistry
     let queries: QueryService
+    let automation: [String: AutomationService]
     let startedAt: ContinuousClock.Instant
 
     func addRoutes(to routes: RouteTable) {
@@ -32,8 +33,10 @@ struct HealthController {
                     DetailedHealthResponse.DatabaseHealth.Pool(size: $0.size, inUse: $0.inUse, waiting: $0.waiting)
                 }
                 return DetailedHealthResponse.DatabaseHealth(
-                    id: database.id, path: database.settings.path, state: database.isOpen ? "open" : "unavailable",
-                    fileBytes: storage.file, walBytes: storage.wal, pool: pool)
+                    id: database.id, path: database.settings.path, state: database.isOpen ? "open" : database.failure != nil ? "failed" : "unavailable",
+                    fileBytes: storage.file, walBytes: storage.wal, pool: pool,
+                    health: automation[database.id]?.health.currentState, problems: automation[database.id]?.health.lastReport?.problems ?? [],
+                    circuitBreaker: queries.breakers[database.id]?.snapshot)
             }
             return DetailedHealthResponse(
                 status: databases.allSatisfy { $0.state == "open" } ? "ok" : "degraded",

@@ -17,6 +17,9 @@ struct DetailedHealthResponse: Encodable {
         let fileBytes: Int64?
         let walBytes: Int64?
         let pool: Pool?
+        let health: HealthMonitor.State?
+        let problems: [String]
+        let circuitBreaker: CircuitBreaker.Snapshot?
 
         struct Pool: Encodable {
             let size: Int
@@ -31,7 +34,8 @@ struct DetailedHealthResponse: Encodable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, path, state, pool
+            case id, path, state, pool, health, problems
+            case circuitBreaker = "circuit_breaker"
             case fileBytes = "file_bytes"
             case walBytes = "wal_bytes"
         }

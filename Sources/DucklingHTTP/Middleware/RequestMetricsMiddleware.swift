@@ -1,11 +1,10 @@
 import Hummingbird
-import DucklingCore
 
 /// Counts requests and records their latency by method, matched route and status, for `/metrics`.
 struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = DucklingRequestContext
 
-    let metrics: MetricHandles
+    let metrics: HTTPMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
@@ -26,10 +25,6 @@ struct RequestMetricsMiddleware: RouterMiddleware {
         // The route pattern, not the path: one series per endpoint whatever the parameters.
         let route = context.endpointPath ?? "unmatched"
         let method = request.method.rawValue
-        metrics.counter("http_requests_total", [("method", method), ("route", route), ("status", String(status))]).increment()
-        let elapsed = ContinuousClock.now - started
-        let (seconds, attoseconds) = elapsed.components
-        metrics.timer("http_request_duration_seconds", [("method", method), ("route", route)])
-            .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        metrics.record(method: method, route: route, status: status, elapsed: ContinuousClock.now - started)
     }
 }

@@ -1,0 +1,49 @@
+import DuckDBKit
+import Foundation
+import ObjectStorage
+
+extension ManagedDatabase {
+    /// Reopens the database from its file (DESIGN.md §8): the open instance, which DuckDB may have
+    /// invalidated after a fatal error, is taken out of service, given a few seconds for running
+    /// work, closed without a checkpoint and released; then the file is opened again (replaying its
+    /// WAL). A missing file is never replaced by a new empty database: the reopen fails instead.
+    func reopenFromFile() async throws {
+        try requireFile()
+        if let old = try? takeOffline(reason: "reopening after an engine failure") {
+            do {
+                try await old.drain(patience: .seconds(5))
+            } catch {
+                logger.warning("reopening without waiting for running work", metadata: ["duckling.error": .string(String(describing: error))])
+            }
+            guard await old.close(checkpoint: false, patience: .seconds(30), logger: logger) else {
+                let reason = "the database did not close for a reopen; restart Duckling to reopen it"
+                markLeaked(reason)
+                throw DatabaseUnavailable(databaseID: id, reason: reason, retryAfterSeconds: 30)
+            }
+        }
+        try requireFile()
+        do {
+            try await BlockingIO.run { try self.open() }
+        } catch {
+            markUnavailable("the database could not be reopened: \(error)")
+            throw error
+        }
+    }
+
+    /// Throws unless the database file (or the previous file of an interrupted restore) is there.
+    private func requireFile() throws {
+        let path = settings.path
+        guard FileManager.default.fileExists(atPath: path) || FileSwap.isInterrupted(path: path) else {
+            throw DatabaseUnavailable(
+                databaseID: id, reason: "the database file \(path) is missing; restore a backup (POST /automation/restore)",
+                retryAfterSeconds: 60)
+        }
+    }
+
+    /// What is wrong with the file under the open instance: deleted, or replaced by another file.
+    var fileProblem: String? {
+        guard let opened = openedIdentity else { return nil }
+        guard let current = FileIdentity(path: settings.path) else { return "the database file \(settings.path) was deleted" }
+        return current == opened ? nil : "the database file \(settings.path) was replaced by another file"
+    }
+}
