@@ -1,0 +1,222 @@
+import DuckDBKit
+@testable import DucklingCore
+import DucklingTestSupport
+import Foundation
+import Testing
+
+/// Cleanup, the circuit breaker, statistics, health and the configuration endpoints, against the
+/// test PostgreSQL and moto.
+@Suite(.serialized) struct SelfRepairTests {
+    static func writer(_ server: TestServer, _ sql: String) async throws {
+        guard let database = server.services.registry.database("default") else { throw TestFailure("no default database") }
+        try await database.withWriter { writer in try await writer.run { try $0.execute(sql) } }
+    }
+
+    @Test func cleanupRemovesLeftoversAndOldLogsAndGivesFreedSpaceBack() async throws {
+        let table = SyncFixture.uniqueName("shrink")
+        try TestEnvironment.psql("""
+            CREATE TABLE \(table) (id bigint PRIMARY KEY, payload text);
+            INSERT INTO \(table) SELECT g, repeat(md5(g::text), 6) FROM generate_series(1, 400000) g;
+            """)
+        defer { _ = try? TestEnvironment.psql("DROP TABLE IF EXISTS \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: "shrink: { source: pg, table: \(table), primary_key: [id] }")
+            + "\n    automation: { retention_days: 30 }"
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            #expect(try await SyncFixture.sync(server, "shrink")["status"] as? String == "succeeded")
+            // What old days leave behind.
+            try await Self.writer(server, """
+                INSERT INTO _duckling.sync_log (run_id, dataset, trigger, sync_type, status, started_at) VALUES ('old-run', 'shrink', 'api', 'full', 'succeeded', now() - INTERVAL 200 DAY);
+                INSERT INTO _duckling.sync_log (run_id, dataset, trigger, sync_type, status, started_at) VALUES ('recent-run', 'shrink', 'api', 'full', 'succeeded', now() - INTERVAL 2 DAY)
+                """)
+            let spill = server.dataDirectory + "/tmp/default/duckdb_temp_storage_S256K-99.tmp"
+            try Data(repeating: 1, count: 4096).write(to: URL(fileURLWithPath: spill))
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: spill)
+
+            // A full sync shrinks the table by 80%: its old blocks stay in the file as free blocks.
+            try TestEnvironment.psql("DELETE FROM \(table) WHERE id % 5 <> 0")
+            #expect(try await SyncFixture.sync(server, "shrink", full: true)["status"] as? String == "succeeded")
+            // What a killed run leaves behind.
+            try await Self.writer(server, "CREATE TABLE main._duckling_staging_shrink AS SELECT 1 AS leftover")
+            let database = try #require(server.services.registry.database("default"))
+            try await Self.writer(server, "CHECKPOINT")
+            let before = try #require(database.storageBytes.file)
+
+            // Queries during the cleanup succeed with every row, or get 503 with Retry-After.
+            let stop = ManagedAtomicFlag()
+            async let readers: [String] = Self.readWhileCleaning(server, stop: stop)
+            let reply = try await server.request(.POST, "/automation/cleanup")
+            stop.set()
+            let wrong = try await readers
+            #expect(wrong.isEmpty, "\(wrong)")
+            #expect(reply.status == 200, "\(reply.text)")
+            let result = try #require(try reply.json["result"] as? [String: Any])
+            #expect(result["staging_tables_dropped"] as? [String] == ["_duckling_staging_shrink"])
+            #expect(result["temp_files_removed"] as? [String] == ["duckdb_temp_storage_S256K-99.tmp"])
+            #expect(result["sync_log_rows_removed"] as? Int == 1)
+            #expect(result["rewritten"] as? Bool == true, "\(result)")
+            let after = try #require(database.storageBytes.file)
+            #expect(after * 2 <= before, "the file went from \(before) to \(after) bytes")
+            #expect((result["file_bytes_before"] as? Int).map(Int64.init) == before)
+            #expect(!FileManager.default.fileExists(atPath: spill))
+            #expect(try await SyncFixture.count(server, "shrink") == 80000)
+            #expect(try await SyncFixture.copyRows(server, "SELECT count(*) FROM _duckling.sync_log WHERE run_id = 'recent-run'") == [[.bigint(1)]])
+            #expect(try await SyncFixture.copyRows(server, "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '_duckling_staging%'") == [[.bigint(0)]])
+            // The copy still syncs incrementally after the swap.
+            try TestEnvironment.psql("INSERT INTO \(table) VALUES (500001, 'new')")
+            #expect(try await SyncFixture.sync(server, "shrink")["status"] as? String == "succeeded")
+            #expect(try await SyncFixture.count(server, "shrink") == 80001)
+        }
+    }
+
+    /// Every answer during a cleanup is the whole table (80,000 rows) or a 503 with Retry-After.
+    static func readWhileCleaning(_ server: TestServer, stop: ManagedAtomicFlag) async throws -> [String] {
+        var wrong: [String] = []
+        var answered = 0
+        while !stop.isSet || answered == 0 {
+            let reply = try await server.query("SELECT count(*) FROM shrink")
+            answered += 1
+            if reply.status == 200 {
+                let rows = try reply.json["rows"] as? [[Any]]
+                if rows?.first?.first as? String != "80000" { wrong.append(reply.text) }
+            } else if reply.status != 503 || reply.headers["Retry-After"].first == nil {
+                wrong.append("\(reply.status) \(reply.text)")
+            }
+        }
+        return wrong
+    }
+
+    @Test func engineFailuresOpenTheBreakerAndCallerMistakesDoNot() async throws {
+        let yaml = "query: { breaker_failures: 3, breaker_cooldown: 2s }"
+        try await TestServer.run(yaml: yaml, environment: ["DUCKDB_MEMORY_LIMIT": "512MB", "AUTO_START_SYNC": "false"]) { server in
+            let oom = "SELECT len(list(i)) FROM range(400000000) r(i)"
+            // Caller mistakes in between do not count, and do not reset the count either.
+            for _ in 0..<2 {
+                #expect(try await server.query(oom).status == 500)
+                #expect(try await server.query("SELEC 1").status == 400)
+                #expect(try await server.query("CREATE TABLE t (i INT)").status == 403)
+            }
+            #expect(try await server.query(oom).status == 500)
+            let refused = try await server.query("SELECT 1")
+            #expect(refused.status == 503 && refused.errorCode == "circuit_open", "\(refused.text)")
+            #expect(refused.headers["Retry-After"].first.flatMap(Int.init).map { $0 >= 1 } == true)
+            let health = try await server.request(.GET, "/api/health").json
+            let databases = health["databases"] as? [[String: Any]]
+            #expect((databases?.first?["circuit_breaker"] as? [String: Any])?["state"] as? String == "open")
+            let metrics = try await server.request(.GET, "/metrics").text
+            #expect(metrics.contains(#"duckling_circuit_breaker_state{database="default",state="open"} 1"#))
+
+            // After the cool-down one probe goes through and closes it.
+            try await Task.sleep(for: .seconds(2.2))
+            #expect(try await server.query("SELECT 1").status == 200)
+            #expect(try await server.query("SELECT 2").status == 200)
+
+            // Open again, then reset at once.
+            for _ in 0..<3 { _ = try await server.query(oom) }
+            #expect(try await server.query("SELECT 1").errorCode == "circuit_open")
+            let reset = try await server.request(.POST, "/api/circuit-breaker/reset")
+            #expect(reset.status == 200)
+            #expect(try await server.query("SELECT 1").status == 200)
+            let statistics = try await server.request(.GET, "/api/statistics").json
+            #expect((statistics["circuit_breaker"] as? [String: Any])?["times_opened"] as? Int == 2)
+        }
+    }
+
+    @Test func statisticsAgreeWithMeasuredLatenciesAndLogSlowQueriesWithoutParameters() async throws {
+        try await TestServer.run(yaml: "query: { slow_query_ms: 150 }", environment: ["AUTO_START_SYNC": "false"]) { server in
+            var measured: [Double] = []
+            for index in 0..<40 {
+                let size = index % 2 == 0 ? 1000 : 3_000_000
+                let started = ContinuousClock.now
+                #expect(try await server.query("SELECT sum(i) FROM range(\(size)) r(i)").status == 200)
+                measured.append((ContinuousClock.now - started).milliseconds)
+            }
+            let secret = "param-\(UUID().uuidString)"
+            let slow = try await server.query("SELECT count(*) FROM range(60000000) r(i) WHERE i::VARCHAR <> $1", extra: ["params": [secret]])
+            #expect(slow.status == 200)
+            let statistics = try await server.request(.GET, "/api/statistics").json
+            let queries = try #require(statistics["queries"] as? [String: Any])
+            let latency = try #require(queries["latency"] as? [String: Any])
+            let sorted = measured.sorted()
+            let p50 = try #require(latency["p50_ms"] as? Double)
+            // The server's own time is a little less than what the client measured.
+            let clientP50 = sorted[sorted.count / 2 - 1]
+            #expect(abs(p50 - clientP50) <= clientP50 * 0.2 + 2, "server p50 \(p50) ms, client \(clientP50) ms")
+            #expect(queries["succeeded"] as? Int == 41)
+            let logged = try #require(queries["slow_queries"] as? [[String: Any]])
+            #expect(logged.contains { ($0["sql"] as? String)?.contains("range(60000000)") == true })
+            #expect(!String(decoding: try JSONSerialization.data(withJSONObject: statistics), as: UTF8.self).contains(secret))
+            let engine = statistics["engine"] as? [String: Any]
+            #expect((engine?["memory"] as? [[String: Any]])?.isEmpty == false)
+            #expect((statistics["process"] as? [String: Any])?["resident_bytes"] as? Int ?? 0 > 0)
+            #expect(try await server.request(.GET, "/metrics/performance").status == 200)
+            #expect(try await server.request(.GET, "/metrics/memory").status == 200)
+        }
+    }
+
+    @Test func healthIsDegradedWhileTheSourceIsDownAndHealthyWhenItIsBack() async throws {
+        let table = SyncFixture.uniqueName("healthy")
+        try TestEnvironment.psql("CREATE TABLE \(table) (id int PRIMARY KEY); INSERT INTO \(table) VALUES (1)")
+        defer { _ = try? TestEnvironment.psql("DROP TABLE IF EXISTS \(table)") }
+        let yaml = try SyncFixture.configuration(datasets: "h: { source: pg, table: \(table), primary_key: [id], sync_mode: manual }")
+            + "\n    automation: { health_check_interval_seconds: 1, health_check_timeout_seconds: 3, auto_backup: false, auto_cleanup: false }"
+        try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
+            #expect(try await server.request(.POST, "/automation/start").status == 200)
+            let state = { () async throws -> String? in
+                (try await server.request(.GET, "/automation/status").json["status"] as? [String: Any])?["health"] as? String
+            }
+            #expect(try await eventually(within: .seconds(15)) { try await state() == "healthy" })
+            try TestEnvironment.postgres("stop")
+            let degraded = try await eventually(within: .seconds(20)) { try await state() == "degraded" }
+            let served = try await server.query("SELECT 1").status
+            try TestEnvironment.postgres("start")
+            #expect(degraded)
+            #expect(served == 200)
+            #expect(try await eventually(within: .seconds(20)) { try await state() == "healthy" })
+        }
+    }
+
+    @Test func configSummaryShowsNoSecretAndValidateNamesWhatIsWrong() async throws {
+        let auth = try S3Test.startAuthServer()
+        let password = "duckling-test-secret"
+        let wrongSecret = "wrong-\(UUID().uuidString)"
+        let yaml = """
+            databases:
+              default:
+                sources:
+                  pg: { url: "\(try TestEnvironment.postgresURL)" }
+                  gone: { url: "postgresql://nobody:gone-password@127.0.0.1:9/none", connect_timeout: 2 }
+                datasets:
+                  a: { source: pg, table: public.none_such }
+                  b: { source: gone, table: public.none_such }
+                backup:
+                  s3:
+                    bucket_url: s3://\(auth.bucket)/validate
+                    endpoint: \(auth.endpoint)
+                    path_style: true
+                    access_key: \(auth.accessKey)
+                    secret_key: \(wrongSecret)
+            """
+        let key = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+        try await TestServer.run(yaml: yaml, environment: ["DUCKLING_BACKUP_KEY": key, "AUTO_START_SYNC": "false"]) { server in
+            let summary = try await server.request(.GET, "/config/summary")
+            #expect(summary.status == 200)
+            for secret in [password, "gone-password", wrongSecret, key, server.adminKey, TestServer.readOnlyKey] {
+                #expect(!summary.text.contains(secret), "the summary shows a secret")
+            }
+            #expect(try await server.request(.GET, "/config/summary", key: .readOnly).status == 403)
+            let validate = try await server.request(.GET, "/config/validate")
+            #expect(validate.status == 200)
+            let json = try validate.json
+            #expect(json["valid"] as? Bool == false)
+            let checks = try #require(json["checks"] as? [[String: Any]])
+            let failing = checks.filter { $0["ok"] as? Bool == false }.compactMap { $0["name"] as? String }
+            #expect(failing.contains("source gone"), "\(checks)")
+            #expect(!failing.contains("source pg"), "\(checks)")
+            #expect(failing.contains("s3 bucket \(auth.bucket)"), "\(checks)")
+            for secret in [password, "gone-password", wrongSecret, key] { #expect(!validate.text.contains(secret)) }
+            #expect(try await server.request(.GET, "/config/validate?db=nope").status == 404)
+            #expect(try await server.request(.GET, "/automation/status?db=nope").status == 404)
+            #expect(try await server.request(.GET, "/api/statistics", key: .none).status == 401)
+        }
+    }
+}
