@@ -33,6 +33,8 @@ public final class AutomationService: Service, Sendable {
         var stopping = false
         /// When the records were loaded: a task never run waits for the first slot after it.
         var anchor = Date()
+        /// The first health check comes one interval after the service was made.
+        let created = Date()
     }
 
     private struct Active {
@@ -99,7 +101,7 @@ public final class AutomationService: Service, Sendable {
     private func nextRun(of kind: AutomationTaskKind, in state: State, now: Date) -> Date? {
         guard let interval = interval(of: kind), kind != .sync else { return nil }
         if kind == .health {
-            return state.lastHealthCheck.map { $0.addingTimeInterval(TimeInterval(interval)) } ?? now
+            return (state.lastHealthCheck ?? state.created).addingTimeInterval(TimeInterval(interval))
         }
         guard state.loaded else { return nil }
         let record = state.records[kind] ?? TaskStore.Record()

@@ -29,6 +29,7 @@ public enum Failpoints {
     public static let known: Set<String> = [
         "restore.swap.before-move-aside", "restore.swap.after-move-aside", "restore.swap.after-wal-aside",
         "restore.swap.after-move-in", "restore.after-reopen", "restore.swap.after-discard-old", "restore.before-online",
+        "cleanup.before-swap",
         "restore.recover.after-remove-new-wal", "database.open", "backup.list", "sync.prepare", "sync.reset-watermark",
         "sync.detach",
     ]
