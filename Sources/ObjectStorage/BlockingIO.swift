@@ -13,6 +13,13 @@ public enum BlockingIO {
         }
     }
 
+    /// Runs blocking work that cannot fail (a `stat`, say).
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: body()) }
+        }
+    }
+
     /// Runs cleanup work whose failure is worth a warning but not an error.
     public static func runLogged(_ logger: Logger, _ body: @escaping @Sendable () throws -> Void) async {
         do {

@@ -19,13 +19,8 @@ struct Automation: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let logger = bootstrapLogging(defaultLevel: .warning)
-            let opened = try await SingleDatabase.open(db, options: options, logger: logger)
-            let text = try await opened.use { opened in
-                let automation = try await opened.automation(logger: logger)
-                return try AutomationCommandOutput.json(automation.status())
-            }
-            print(text)
+            let status = try await SingleDatabase.withAutomation(db, options: options) { $0.status() }
+            print(try AutomationCommandOutput.json(status))
         }
     }
 }
@@ -41,12 +36,7 @@ struct CleanupCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let logger = bootstrapLogging(defaultLevel: .warning)
-        let opened = try await SingleDatabase.open(db, options: options, logger: logger)
-        let report = try await opened.use { opened in
-            let automation = try await opened.automation(logger: logger)
-            return try await automation.cleanupNow()
-        }
+        let report = try await SingleDatabase.withAutomation(db, options: options) { try await $0.cleanupNow() }
         print(try AutomationCommandOutput.json(report))
         if !report.warnings.isEmpty { throw ExitCode(1) }
     }
@@ -62,12 +52,27 @@ enum AutomationCommandOutput {
 }
 
 extension SingleDatabase {
-    /// The database's automation, its records loaded (backups when they are configured).
-    func automation(logger: Logger) async throws -> AutomationService {
-        let backups = try? BackupService(database: managed, sync: sync, httpClient: settings.backup.s3 == nil ? nil : S3Store.sharedClient, logger: logger)
-        let automation = AutomationService(database: managed, sync: sync, backups: backups, engine: configuration.engine, logger: logger)
-        try await sync.ensurePrepared()
-        try await automation.loadRecordsNow()
-        return automation
+    /// Opens database `id` and runs `body` with its automation, its records loaded (with backups
+    /// when they are configured and usable); the database is closed afterwards.
+    static func withAutomation<T: Sendable>(
+        _ id: String, options: ConfigurationOptions, _ body: (AutomationService) async throws -> T
+    ) async throws -> T {
+        let logger = bootstrapLogging(defaultLevel: .warning)
+        let opened = try await open(id, options: options, logger: logger)
+        return try await opened.use { opened in
+            let backups: BackupService?
+            do {
+                backups = try BackupService(database: opened.managed, sync: opened.sync,
+                                            httpClient: opened.settings.backup.s3 == nil ? nil : S3Store.sharedClient, logger: logger)
+            } catch {
+                printError("warning: backups are not usable, so cleanup does not rotate them: \(error)")
+                backups = nil
+            }
+            let automation = AutomationService(database: opened.managed, sync: opened.sync, backups: backups,
+                                               engine: opened.configuration.engine, logger: logger)
+            try await opened.sync.ensurePrepared()
+            try await automation.loadRecordsNow()
+            return try await body(automation)
+        }
     }
 }

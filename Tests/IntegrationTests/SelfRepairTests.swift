@@ -220,3 +220,86 @@ import Testing
         }
     }
 }
+
+/// Recovery of a database DuckDB invalidated, and of one whose file went away.
+@Suite(.serialized) struct RecoveryTests {
+    static func yaml(small path: String) -> String {
+        """
+        databases:
+          default: {}
+          small:
+            path: \(path)
+            automation: { health_check_interval_seconds: 1, max_restart_attempts: 2, auto_backup: false, auto_cleanup: false }
+        """
+    }
+
+    static func health(_ server: TestServer, _ db: String) async throws -> String? {
+        (try await server.request(.GET, "/automation/status?db=\(db)").json["status"] as? [String: Any])?["health"] as? String
+    }
+
+    /// A checkpoint that fills a small tmpfs makes DuckDB invalidate the instance. With the disk
+    /// still full, recovery fails MAX_RESTART_ATTEMPTS times and the database is failed (the other
+    /// keeps serving); once space is freed a check reopens it with every committed row.
+    @Test func aDatabaseInvalidatedByAFullDiskIsFailedUntilSpaceIsFreedThenReopened() async throws {
+        let mount = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: mount) }
+        let mounted = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=40m", "tmpfs", mount])
+        try #require(mounted.status == 0, "cannot mount a tmpfs (the tests run as root): \(mounted.stderr)")
+        defer { _ = try? run("/bin/umount", ["-l", mount]) }
+        try await TestServer.run(yaml: Self.yaml(small: mount + "/small.db"), environment: ["AUTO_START_SYNC": "true"]) { server in
+            let small = try #require(server.services.registry.database("small"))
+            // About 15 MB of committed rows, all still in the WAL (under DuckDB's checkpoint threshold).
+            try await small.withWriter { writer in
+                try await writer.run { connection in
+                    try connection.execute("CREATE TABLE t (i BIGINT, s VARCHAR)")
+                    for part in 0..<4 {
+                        try connection.execute("INSERT INTO t SELECT i, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) FROM range(\(part * 50_000), \((part + 1) * 50_000)) r(i)")
+                    }
+                }
+            }
+            let filler = mount + "/filler"
+            let free = try #require(DiskSpace.available(at: URL(fileURLWithPath: mount)))
+            try #require(run("/usr/bin/fallocate", ["-l", String(free), filler]).status == 0)
+            // The checkpoint cannot write its blocks: DuckDB invalidates the instance.
+            let cleanup = try await server.request(.POST, "/automation/cleanup?db=small")
+            #expect(cleanup.status == 500, "\(cleanup.text)")
+
+            let failed = try await eventually(within: .seconds(20)) { try await Self.health(server, "small") == "failed" }
+            #expect(failed)
+            let refused = try await server.query("SELECT count(*) FROM t", db: "small")
+            #expect(refused.status == 503 && refused.errorCode == "database_failed", "\(refused.text)")
+            #expect(try await server.request(.GET, "/ready", key: .none).status == 503)
+            #expect(try await server.request(.GET, "/metrics").text.contains(#"duckling_database_up{database="small"} 0"#))
+            #expect(try await server.query("SELECT 42").status == 200, "the other database stopped serving")
+
+            try FileManager.default.removeItem(atPath: filler)
+            // Checks go on while it is failed: the next one that can reopen and checkpoint brings it back.
+            #expect(try await eventually(within: .seconds(5)) { try await Self.health(server, "small") == "healthy" })
+            let rows = try await server.rows("SELECT count(*), count(DISTINCT i) FROM t", db: "small")
+            #expect(rows.first?.first as? String == "200000" && rows.first?.last as? String == "200000", "\(rows)")
+            #expect(try await server.request(.GET, "/ready", key: .none).status == 200)
+        }
+    }
+
+    /// A database file deleted under the server is never replaced by a new empty database: the
+    /// database ends up failed, the other keeps serving.
+    @Test func aDeletedDatabaseFileIsNeverReplacedByAnEmptyOne() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/small.db"
+        try await TestServer.run(yaml: Self.yaml(small: path)) { server in
+            let small = try #require(server.services.registry.database("small"))
+            try await small.withWriter { writer in try await writer.run { try $0.execute("CREATE TABLE t AS SELECT 1 AS i; CHECKPOINT") } }
+            try FileManager.default.removeItem(atPath: path)
+            #expect(try await eventually(within: .seconds(20)) { try await Self.health(server, "small") == "failed" })
+            let refused = try await server.query("SELECT * FROM t", db: "small")
+            #expect(refused.status == 503 && refused.errorCode == "database_failed", "\(refused.text)")
+            let status = try await server.request(.GET, "/automation/status?db=small").json["status"] as? [String: Any]
+            let problems = (status?["health_report"] as? [String: Any])?["problems"] as? [String]
+            #expect(problems?.contains { $0.contains("was deleted") } == true, "\(problems ?? [])")
+            #expect(try await server.query("SELECT 42").status == 200)
+            #expect(!FileManager.default.fileExists(atPath: path), "a new database file was created in place of the deleted one")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path), "shutting down created a database file in place of the deleted one")
+    }
+}

@@ -40,7 +40,8 @@ public final class AutomationService: Service, Sendable {
     private struct Active {
         let started: Date
         let trigger: String
-        let task: Task<Void, Never>?
+        /// Cancels the run's task (shutdown, or a run stuck far past its interval).
+        let cancel: @Sendable () -> Void
     }
 
     public init(database: ManagedDatabase, sync: SyncEngine, backups: BackupService?, engine: EngineSettings, logger: Logger) {
@@ -144,7 +145,7 @@ public final class AutomationService: Service, Sendable {
     }
 
     private func cancelRunning() {
-        for active in state.withLock({ Array($0.active.values) }) { active.task?.cancel() }
+        for active in state.withLock({ Array($0.active.values) }) { active.cancel() }
     }
 
     /// Reads the records of earlier runs now (the CLI); throws when they cannot be read.
@@ -180,32 +181,47 @@ public final class AutomationService: Service, Sendable {
         var cleanup: CleanupReport?
     }
 
-    /// Runs `kind` now (scheduled or asked for), records it and returns what it produced. A task
-    /// already running is refused with ``AutomationError/alreadyRunning``.
+    /// Runs `kind` now as the schedule does, records it and returns what it produced.
     @discardableResult
     func perform(_ kind: AutomationTaskKind, trigger: String) async throws -> Produced {
+        try await run(kind, trigger: trigger) {
+            let produced = try await self.body(of: kind)
+            return (produced, produced)
+        }
+    }
+
+    /// Runs `work` as the one run of `kind` (refused with ``AutomationError/alreadyRunning`` while
+    /// another is going), in a task of its own that health and shutdown can cancel, and records
+    /// it: the task's record, and a row of the history (health checks are not kept).
+    private func run<T: Sendable>(
+        _ kind: AutomationTaskKind, trigger: String, _ work: @escaping @Sendable () async throws -> (T, Produced)
+    ) async throws -> T {
         let started = Date()
-        let work = Task { [self] () -> Result<Produced, any Error> in
+        let task = Task { () -> Result<(T, Produced), any Error> in
             do {
-                return .success(try await body(of: kind))
+                // Local and S3 backups take turns (each would refuse the other).
+                let turns = kind == .backup || kind == .s3Backup ? backupTurns : nil
+                try await turns?.acquire()
+                defer { turns?.release() }
+                return .success(try await work())
             } catch {
                 return .failure(error)
             }
         }
         try state.withLock { state in
             if let running = state.active[kind] {
-                work.cancel()
+                task.cancel()
                 throw AutomationError.alreadyRunning(task: kind.rawValue, since: running.started)
             }
-            state.active[kind] = Active(started: started, trigger: trigger, task: Task { _ = await work.value })
+            state.active[kind] = Active(started: started, trigger: trigger, cancel: { task.cancel() })
         }
-        let result = await work.value
+        let result = await task.value
         let finished = Date()
         let produced: Produced
         let outcome: String
         let error: String?
         switch result {
-        case .success(let value):
+        case .success(let (_, value)):
             produced = value
             outcome = value.error == nil ? "succeeded" : "failed"
             error = value.error
@@ -242,8 +258,7 @@ public final class AutomationService: Service, Sendable {
             "duckling.task": .string(kind.rawValue), "duckling.trigger": .string(trigger), "duckling.outcome": .string(outcome),
             "duckling.duration_ms": .stringConvertible(record.durationMs ?? 0), "duckling.error": .string(error ?? ""),
         ])
-        if case .failure(let failure) = result { throw failure }
-        return produced
+        return try result.get().0
     }
 
     private func save(_ kind: AutomationTaskKind, _ record: TaskStore.Record, run: TaskStore.Run) async {
@@ -259,26 +274,22 @@ public final class AutomationService: Service, Sendable {
         }
     }
 
-    /// The work of one task.
+    /// The work of one scheduled task.
     private func body(of kind: AutomationTaskKind) async throws -> Produced {
         switch kind {
         case .sync:
-            // Scheduled syncs are claimed by the sync scheduler; asked for here, every dataset runs.
+            // Scheduled syncs are claimed by the sync scheduler.
             throw AutomationError.notATask(kind.rawValue)
         case .backup:
             guard let backups else { throw AutomationError.notConfigured("backups") }
-            try await backupTurns.acquire()
-            defer { backupTurns.release() }
             let manifest = try await backups.createLocal()
             return Produced(rows: manifest.tables.reduce(0) { $0 + Int($1.rows) }, bytes: manifest.size)
         case .s3Backup:
             guard let backups, backups.hasS3 else { throw AutomationError.notConfigured("S3 backups") }
-            try await backupTurns.acquire()
-            defer { backupTurns.release() }
             _ = try await backups.uploadToS3()
             return Produced(bytes: database.storageBytes.file)
         case .cleanup:
-            let report = await cleanup()
+            let report = await Cleanup(database: database, sync: sync, backups: backups, engine: engine, settings: settings, logger: logger).run()
             return Produced(bytes: report.fileBytesAfter, error: report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; "), cleanup: report)
         case .health:
             let report = await health.check(taskProblems: taskProblems(now: Date()), recover: settings.autoRestart)
@@ -286,57 +297,20 @@ public final class AutomationService: Service, Sendable {
         }
     }
 
-    /// Runs a cleanup now and returns its report (`POST /automation/cleanup` and the schedule).
-    func cleanup() async -> CleanupReport {
-        await Cleanup(database: database, sync: sync, backups: backups, engine: engine, settings: settings, logger: logger).run()
-    }
-
     /// Runs a cleanup as the API asks for it, recorded like a scheduled one.
     public func cleanupNow() async throws -> CleanupReport {
         try await perform(.cleanup, trigger: "api").cleanup ?? CleanupReport()
     }
 
-    /// Runs `body` (a backup the API asked for) recorded as a run of `kind`.
-    public func track<T: Sendable>(_ kind: AutomationTaskKind, trigger: String, bytes: @escaping @Sendable (T) -> Int64?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let started = Date()
-        do {
+    /// Runs `body` (a backup the API asked for) as a run of `kind`: recorded like a scheduled one,
+    /// and never at the same time as one.
+    public func track<T: Sendable>(
+        _ kind: AutomationTaskKind, trigger: String, bytes: @escaping @Sendable (T) -> Int64?, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await run(kind, trigger: trigger) {
             let value = try await body()
-            await recordOutside(kind, trigger: trigger, started: started, outcome: "succeeded", error: nil, bytes: bytes(value))
-            return value
-        } catch {
-            await recordOutside(kind, trigger: trigger, started: started, outcome: error is CancellationError ? "cancelled" : "failed",
-                                error: String(describing: error), bytes: nil)
-            throw error
+            return (value, Produced(bytes: bytes(value)))
         }
-    }
-
-    /// Records a success of `kind` that happened as part of another run (an S3 upload made by a
-    /// manual backup).
-    public func noteSuccess(_ kind: AutomationTaskKind, trigger: String, bytes: Int64?) async {
-        await recordOutside(kind, trigger: trigger, started: Date(), outcome: "succeeded", error: nil, bytes: bytes)
-    }
-
-    private func recordOutside(_ kind: AutomationTaskKind, trigger: String, started: Date, outcome: String, error: String?, bytes: Int64?) async {
-        let finished = Date()
-        let record = state.withLock { state -> TaskStore.Record in
-            var record = state.records[kind] ?? TaskStore.Record()
-            record.lastStarted = started
-            record.lastFinished = finished
-            record.lastOutcome = outcome
-            record.lastError = error
-            record.durationMs = Int(finished.timeIntervalSince(started) * 1000)
-            if outcome == "succeeded" {
-                record.lastSuccess = started
-                record.consecutiveFailures = 0
-            } else if outcome == "failed" {
-                record.consecutiveFailures += 1
-                state.failuresTotal[kind, default: 0] += 1
-            }
-            state.records[kind] = record
-            return record
-        }
-        await save(kind, record, run: TaskStore.Run(runID: UUID().uuidString.lowercased(), task: kind, trigger: trigger, startedAt: started,
-                                                   finishedAt: finished, outcome: outcome, error: error, rows: nil, bytes: bytes))
     }
 
     // MARK: - What the health check sees of the tasks
@@ -354,7 +328,7 @@ public final class AutomationService: Service, Sendable {
                 let seconds = now.timeIntervalSince(running.started)
                 if seconds > max(2 * Double(interval), 600) {
                     problems.append("task \(kind.rawValue) has run for \(Int(seconds)) s; restarting it")
-                    running.task?.cancel()
+                    running.cancel()
                 }
             }
         }

@@ -83,7 +83,9 @@ final class Cleanup: Sendable {
             }
         }
         await step("staging tables") { report.stagingTablesDropped = try await sync.dropLeftoverStaging() }
-        await step("temporary files") { report.tempFilesRemoved = try await removeOrphanedSpillFiles() }
+        await step("temporary files") {
+            report.tempFilesRemoved = try await removeOrphanedSpillFiles() + (try await removeUnfinishedRewrites())
+        }
         await step("space reclamation") {
             let usage = try await blockUsage()
             report.freeBlocksPercent = usage.map { $0.total == 0 ? 0 : (Double($0.free) * 100 / Double($0.total) * 10).rounded() / 10 }
@@ -150,6 +152,25 @@ final class Cleanup: Sendable {
         }
     }
 
+    /// The copies a rewrite killed mid-way left beside the database file (only cleanup makes
+    /// them, and one cleanup of a database runs at a time).
+    private func removeUnfinishedRewrites() async throws -> [String] {
+        let path = database.settings.path
+        return try await BlockingIO.run {
+            let directory = (path as NSString).deletingLastPathComponent
+            let stem = "." + (path as NSString).lastPathComponent + Self.rewriteMarker
+            var removed: [String] = []
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            where (name.hasPrefix(stem) || name.hasPrefix("." + stem)) && FileCopy.isTemporary(name) {
+                try FileManager.default.removeItem(atPath: directory + "/" + name)
+                removed.append(name)
+            }
+            return removed
+        }
+    }
+
+    static let rewriteMarker = ".compact"
+
     // MARK: - Space reclamation
 
     private func blockUsage() async throws -> (free: Int64, total: Int64)? {
@@ -164,13 +185,26 @@ final class Cleanup: Sendable {
     private func rewrite() async throws {
         let path = database.settings.path
         let directory = URL(fileURLWithPath: (path as NSString).deletingLastPathComponent)
-        let snapshot = FileCopy.temporaryURL(beside: URL(fileURLWithPath: path + ".compact-source"))
-        let rewritten = FileCopy.temporaryURL(beside: URL(fileURLWithPath: path + ".compact"))
-        defer {
-            try? FileManager.default.removeItem(at: snapshot)
-            try? FileManager.default.removeItem(at: rewritten)
-            try? FileManager.default.removeItem(atPath: rewritten.path + ".wal")
+        // Temporary names (FileCopy's): a crash leaves them to removeUnfinishedRewrites().
+        let snapshot = FileCopy.temporaryURL(beside: URL(fileURLWithPath: path + Self.rewriteMarker + "-source"))
+        let rewritten = FileCopy.temporaryURL(beside: URL(fileURLWithPath: path + Self.rewriteMarker))
+        let result: Result<Void, any Error>
+        do {
+            try await rewrite(via: snapshot, into: rewritten, directory: directory)
+            result = .success(())
+        } catch {
+            result = .failure(error)
         }
+        await BlockingIO.runLogged(logger) {
+            for leftover in [snapshot.path, rewritten.path, rewritten.path + ".wal"] where FileManager.default.fileExists(atPath: leftover) {
+                try FileManager.default.removeItem(atPath: leftover)
+            }
+        }
+        try result.get()
+    }
+
+    private func rewrite(via snapshot: URL, into rewritten: URL, directory: URL) async throws {
+        let path = database.settings.path
         try await sync.withSyncPaused(reason: "cleanup is rewriting the database file") {
             let size = try await database.withWriter { writer in
                 try await BackupService.checkpoint(writer)

@@ -1,6 +1,7 @@
 public import Foundation
 import DuckDBKit
 import Logging
+import ObjectStorage
 import Synchronization
 
 /// The health of one database (DESIGN.md §8), checked by its automation every
@@ -70,7 +71,9 @@ public final class HealthMonitor: Sendable {
     func check(taskProblems: [String], recover: Bool) async -> Report {
         var problems: [String] = []
         var engineProblem = await probeDatabase()
-        if engineProblem == nil, let fileProblem = database.fileProblem { engineProblem = EngineProblem(message: fileProblem, recoverable: true) }
+        if engineProblem == nil, let fileProblem = await BlockingIO.run({ [database] in database.fileProblem }) {
+            engineProblem = EngineProblem(message: fileProblem, recoverable: true)
+        }
 
         var recovered: String?
         if let problem = engineProblem?.message, engineProblem?.recoverable == true, recover {
@@ -79,10 +82,11 @@ public final class HealthMonitor: Sendable {
         }
         if let engineProblem { problems.append(engineProblem.message) }
 
-        let storage = database.storageBytes
         let directory = URL(fileURLWithPath: (database.settings.path as NSString).deletingLastPathComponent)
-        let free = DiskSpace.available(at: directory)
-        let total = DiskSpace.total(at: directory)
+        // stat and statvfs can block (a network file system): not on the cooperative pool.
+        let (storage, free, total) = await BlockingIO.run { [database] in
+            (database.storageBytes, DiskSpace.available(at: directory), DiskSpace.total(at: directory))
+        }
         let freePercent = free.flatMap { free in total.map { $0 > 0 ? Double(free) * 100 / Double($0) : 100 } }
         if let freePercent, freePercent < Double(settings.minimumFreeDiskPercent) {
             problems.append(String(format: "free disk in %@ is %.1f%%, below %d%%", directory.path, freePercent, settings.minimumFreeDiskPercent))
@@ -163,9 +167,6 @@ public final class HealthMonitor: Sendable {
         logger.warning("recovering the database: reopening it from its file", metadata: ["duckling.problem": .string(problem)])
         do {
             try await database.reopenFromFile()
-            // A file that reopens but cannot be checkpointed (the disk is still full) would fail
-            // again at the next write: not recovered.
-            try await database.withWriter { try await BackupService.checkpoint($0, patience: .seconds(5)) }
             database.setFailed(nil)
             logger.notice("the database was reopened and serves again")
             return "reopened at \(ISO8601DateFormatter().string(from: Date())) after: \(problem)"

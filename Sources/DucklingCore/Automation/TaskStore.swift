@@ -5,6 +5,8 @@ import Foundation
 /// task (so a restart neither repeats a task that just ran nor skips one that is overdue), and the
 /// history of task runs, with sync runs (kept in `sync_log`) shown beside them in `task_history`.
 enum TaskStore {
+    private typealias Values = SyncStateStore
+
     /// What is kept about one task between runs.
     struct Record: Sendable, Equatable {
         var lastStarted: Date?
@@ -61,8 +63,8 @@ enum TaskStore {
         for row in rows {
             guard let name = row[0].text, let kind = AutomationTaskKind(rawValue: name) else { continue }
             records[kind] = Record(
-                lastStarted: date(row[1]), lastFinished: date(row[2]), lastSuccess: date(row[3]), lastOutcome: row[4].text,
-                lastError: row[5].text, durationMs: int(row[6]), consecutiveFailures: int(row[7]) ?? 0)
+                lastStarted: Values.date(row[1]), lastFinished: Values.date(row[2]), lastSuccess: Values.date(row[3]), lastOutcome: row[4].text,
+                lastError: row[5].text, durationMs: Values.int(row[6]), consecutiveFailures: Values.int(row[7]) ?? 0)
         }
         return records
     }
@@ -71,14 +73,14 @@ enum TaskStore {
     static func save(_ kind: AutomationTaskKind, _ record: Record, run: Run?, on connection: Connection) throws {
         try connection.transaction {
             try connection.query("INSERT OR REPLACE INTO _duckling.automation_tasks VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", [
-                .varchar(kind.rawValue), value(record.lastStarted), value(record.lastFinished), value(record.lastSuccess),
-                value(record.lastOutcome), value(record.lastError), record.durationMs.map { .bigint(Int64($0)) } ?? .null,
+                .varchar(kind.rawValue), Values.value(record.lastStarted), Values.value(record.lastFinished), Values.value(record.lastSuccess),
+                Values.value(record.lastOutcome), Values.value(record.lastError), Values.value(record.durationMs),
                 .integer(Int32(clamping: record.consecutiveFailures)),
             ])
             if let run {
                 try connection.query("INSERT INTO _duckling.task_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", [
-                    .varchar(run.runID), .varchar(run.task.rawValue), .varchar(run.trigger), value(run.startedAt), value(run.finishedAt),
-                    .varchar(run.outcome), value(run.error), run.rows.map { .bigint(Int64($0)) } ?? .null, run.bytes.map { .bigint($0) } ?? .null,
+                    .varchar(run.runID), .varchar(run.task.rawValue), .varchar(run.trigger), Values.value(run.startedAt), Values.value(run.finishedAt),
+                    .varchar(run.outcome), Values.value(run.error), Values.value(run.rows), run.bytes.map { .bigint($0) } ?? .null,
                 ])
             }
         }
@@ -87,37 +89,6 @@ enum TaskStore {
     /// Deletes task runs older than `days` (cleanup, `RETENTION_DAYS`); returns how many.
     static func prune(olderThan days: Int, on connection: Connection) throws -> Int {
         let cutoff = Date().addingTimeInterval(-Double(days) * 86_400)
-        return try connection.query("DELETE FROM _duckling.task_runs WHERE started_at < $1", [value(cutoff)]).rowsChanged
-    }
-
-    /// The most recent runs, newest first.
-    static func history(limit: Int, on connection: Connection) throws -> [[String: String?]] {
-        let columns = ["run_id", "task", "trigger", "started_at", "finished_at", "outcome", "error", "rows", "bytes"]
-        return try connection.query("""
-            SELECT run_id, task, trigger, strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
-                   strftime(finished_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), outcome, error, "rows"::VARCHAR, bytes::VARCHAR
-            FROM _duckling.task_history ORDER BY started_at DESC LIMIT $1
-            """, [.bigint(Int64(limit))]).rows().map { row in
-            Dictionary(uniqueKeysWithValues: zip(columns, row.map(\.text)))
-        }
-    }
-
-    private static func value(_ date: Date?) -> DuckDBValue {
-        date.map { .timestampTZ(micros: SyncStateStore.micros($0)) } ?? .null
-    }
-
-    private static func value(_ text: String?) -> DuckDBValue { text.map(DuckDBValue.varchar) ?? .null }
-
-    private static func date(_ value: DuckDBValue) -> Date? {
-        guard case .timestampTZ(let micros) = value else { return nil }
-        return Date(timeIntervalSince1970: Double(micros) / 1_000_000)
-    }
-
-    private static func int(_ value: DuckDBValue) -> Int? {
-        switch value {
-        case .bigint(let n): Int(n)
-        case .integer(let n): Int(n)
-        default: nil
-        }
+        return try connection.query("DELETE FROM _duckling.task_runs WHERE started_at < $1", [Values.value(cutoff)]).rowsChanged
     }
 }

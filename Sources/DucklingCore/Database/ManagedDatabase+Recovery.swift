@@ -8,6 +8,9 @@ extension ManagedDatabase {
     /// work, closed without a checkpoint and released; then the file is opened again (replaying its
     /// WAL). A missing file is never replaced by a new empty database: the reopen fails instead.
     func reopenFromFile() async throws {
+        if let blocker = reopenBlocker {
+            throw DatabaseUnavailable(databaseID: id, reason: blocker, retryAfterSeconds: 30)
+        }
         try requireFile()
         if let old = try? takeOffline(reason: "reopening after an engine failure") {
             do {
@@ -28,6 +31,13 @@ extension ManagedDatabase {
             markUnavailable("the database could not be reopened: \(error)")
             throw error
         }
+        // A file that reopens (its WAL replayed) but cannot be checkpointed, as when the disk is
+        // still full, fails again at its next write: not recovered. Run on the instance itself,
+        // since the database may still be marked failed.
+        guard let instance = instanceIgnoringFailure else {
+            throw DatabaseUnavailable(databaseID: id, reason: "the database closed while it was reopened", retryAfterSeconds: 5)
+        }
+        try await instance.writeGate.withExclusive { try await BackupService.checkpoint(instance.writer, patience: .seconds(5)) }
     }
 
     /// Throws unless the database file (or the previous file of an interrupted restore) is there.

@@ -219,6 +219,18 @@ public final class ManagedDatabase: Sendable {
         state.withLock { $0.failed ?? ($0.instance == nil ? $0.unavailableReason ?? "not open" : nil) }
     }
 
+    /// The open instance even while the database is marked failed (recovery checks it before it
+    /// clears the mark).
+    var instanceIgnoringFailure: DatabaseInstance? { state.withLock { $0.instance } }
+
+    /// Why the file must not be reopened now (a restore is swapping it, or an instance did not
+    /// release it), or nil.
+    var reopenBlocker: String? {
+        state.withLock { state in
+            state.restoring ? "a restore is replacing the file" : state.leaked ? state.unavailableReason ?? "the file was not released" : nil
+        }
+    }
+
     /// Marks the database failed (recovery gave up) or clears the mark.
     func setFailed(_ reason: String?) {
         state.withLock { $0.failed = reason }

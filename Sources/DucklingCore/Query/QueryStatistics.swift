@@ -78,6 +78,22 @@ public final class QueryStatistics: Sendable {
         /// Finished queries per whole second of the clock, the last few seconds.
         var perSecond: [(second: Int64, count: Int)] = []
         var slow: [SlowQuery] = []
+
+        mutating func record(_ outcome: Outcome, microseconds: UInt64, second: Int64, slow query: SlowQuery?, slowLogSize: Int) {
+            counts[outcome, default: 0] += 1
+            if let last = perSecond.last, last.second == second {
+                perSecond[perSecond.count - 1].count += 1
+            } else {
+                perSecond.append((second, 1))
+                perSecond.removeAll { $0.second < second - 5 }
+            }
+            guard outcome == .succeeded || outcome == .failed || outcome == .timedOut else { return }
+            _ = histogram.record(microseconds)
+            if let query {
+                slow.append(query)
+                if slow.count > slowLogSize { slow.removeFirst(slow.count - slowLogSize) }
+            }
+        }
     }
 
     fileprivate let state = Mutex<[String: Series]>([:])
@@ -96,23 +112,13 @@ public final class QueryStatistics: Sendable {
     func record(_ outcome: Outcome, database: String, sql: String, milliseconds: Double, rows: Int) {
         guard enabled else { return }
         let second = Int64(ContinuousClock.now.secondsSinceStart)
+        let slow = milliseconds >= slowThresholdMilliseconds && (outcome == .succeeded || outcome == .failed || outcome == .timedOut)
+            ? SlowQuery(database: database, sql: String(sql.prefix(500)), milliseconds: milliseconds, rows: rows, outcome: outcome.rawValue, finishedAt: Date())
+            : nil
         state.withLock { all in
-            var series = all[database, default: Series()]
-            defer { all[database] = series }
-            series.counts[outcome, default: 0] += 1
-            if let last = series.perSecond.last, last.second == second {
-                series.perSecond[series.perSecond.count - 1].count += 1
-            } else {
-                series.perSecond.append((second, 1))
-                series.perSecond.removeAll { $0.second < second - 5 }
-            }
-            guard outcome == .succeeded || outcome == .failed || outcome == .timedOut else { return }
-            _ = series.histogram.record(UInt64(max(0, milliseconds * 1000)))
-            if milliseconds >= slowThresholdMilliseconds {
-                series.slow.append(SlowQuery(database: database, sql: String(sql.prefix(500)), milliseconds: milliseconds, rows: rows,
-                                             outcome: outcome.rawValue, finishedAt: Date()))
-                if series.slow.count > slowLogSize { series.slow.removeFirst(series.slow.count - slowLogSize) }
-            }
+            // In place: a copy of the series would copy its histogram's buckets on every query.
+            all[database, default: Series()].record(outcome, microseconds: UInt64(max(0, milliseconds * 1000)), second: second,
+                                                    slow: slow, slowLogSize: slowLogSize)
         }
     }
 

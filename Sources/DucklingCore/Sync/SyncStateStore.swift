@@ -144,16 +144,17 @@ enum SyncStateStore {
         Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
-    private static func value(_ text: String?) -> DuckDBValue { text.map(DuckDBValue.varchar) ?? .null }
-    private static func value(_ number: Int?) -> DuckDBValue { number.map { .bigint(Int64($0)) } ?? .null }
-    private static func value(_ date: Date?) -> DuckDBValue { date.map { .timestampTZ(micros: micros($0)) } ?? .null }
+    // Shared with the automation's records (TaskStore).
+    static func value(_ text: String?) -> DuckDBValue { text.map(DuckDBValue.varchar) ?? .null }
+    static func value(_ number: Int?) -> DuckDBValue { number.map { .bigint(Int64($0)) } ?? .null }
+    static func value(_ date: Date?) -> DuckDBValue { date.map { .timestampTZ(micros: micros($0)) } ?? .null }
 
-    private static func date(_ value: DuckDBValue) -> Date? {
+    static func date(_ value: DuckDBValue) -> Date? {
         guard case .timestampTZ(let micros) = value else { return nil }
         return Date(timeIntervalSince1970: Double(micros) / 1_000_000)
     }
 
-    private static func int(_ value: DuckDBValue) -> Int? {
+    static func int(_ value: DuckDBValue) -> Int? {
         switch value {
         case .bigint(let n): Int(n)
         case .integer(let n): Int(n)

@@ -30,7 +30,7 @@ struct AutomationController {
                 }
                 return CleanupResponse(message: "Manual cleanup completed successfully", result: report)
             } catch let error as AutomationError {
-                throw APIError(.conflict, code: "task_running", message: error.description)
+                throw APIError(error)
             }
         }
     }
@@ -52,4 +52,14 @@ struct CleanupResponse: ResponseEncodable {
     let success = true
     let message: String
     let result: CleanupReport
+}
+
+extension APIError {
+    /// A task already running is a conflict; one not configured is the caller's mistake.
+    init(_ error: AutomationError) {
+        switch error {
+        case .alreadyRunning: self.init(.conflict, code: "task_running", message: error.description)
+        case .notConfigured, .notATask: self.init(.badRequest, code: "not_configured", message: error.description)
+        }
+    }
 }

@@ -34,12 +34,11 @@ struct BackupController {
 
     private func backup(_ request: Request, context: DucklingRequestContext) async throws -> BackupCreatedResponse {
         let service = try service(request, context: context)
-        let tracker = automation[service.database.id]
+        // A snapshot, then (when S3 is configured) that snapshot uploaded: each a run of its task.
         let (local, key) = try await run {
-            guard let tracker else { return try await service.backup() }
-            let result = try await tracker.track(.backup, trigger: "api", bytes: { $0.local.size }) { try await service.backup() }
-            if result.s3Key != nil { await tracker.noteSuccess(.s3Backup, trigger: "api", bytes: result.local.size) }
-            return result
+            let local = try await tracked(.backup, service, bytes: { $0.size }) { try await service.createLocal() }
+            guard service.hasS3 else { return (local, nil as String?) }
+            return (local, try await tracked(.s3Backup, service, bytes: { _ in local.size }) { try await service.uploadLatestLocal() })
         }
         return BackupCreatedResponse(message: "Manual backup completed successfully", backup: local.backupID, key: key)
     }
@@ -62,11 +61,7 @@ struct BackupController {
         guard service.hasS3 else {
             throw APIError(.badRequest, code: "s3_not_configured", message: "database '\(service.database.id)' has no S3 backup configured (backup.s3.bucket_url)")
         }
-        let tracker = automation[service.database.id]
-        let key = try await run {
-            guard let tracker else { return try await service.uploadToS3() }
-            return try await tracker.track(.s3Backup, trigger: "api", bytes: { _ in nil }) { try await service.uploadToS3() }
-        }
+        let key = try await run { try await tracked(.s3Backup, service, bytes: { _ in nil }) { try await service.uploadToS3() } }
         return BackupCreatedResponse(message: "Backup uploaded to S3: \(key)", backup: (key as NSString).lastPathComponent, key: key)
     }
 
@@ -90,6 +85,15 @@ struct BackupController {
         return VerifyResponse(success: results.allSatisfy { $0.verified }, results: items)
     }
 
+    /// Runs a backup the API asked for as a run of the database's automation task `kind`, so it is
+    /// recorded and never runs beside a scheduled one.
+    private func tracked<T: Sendable>(
+        _ kind: AutomationTaskKind, _ service: BackupService, bytes: @escaping @Sendable (T) -> Int64?, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        guard let automation = automation[service.database.id] else { return try await body() }
+        return try await automation.track(kind, trigger: "api", bytes: bytes, body)
+    }
+
     /// Runs a backup operation, turning its failures into the API's errors.
     private func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         do {
@@ -97,9 +101,11 @@ struct BackupController {
         } catch let error as BackupError {
             throw APIError(error)
         } catch let error as DatabaseUnavailable {
-            throw APIError(.serviceUnavailable, code: "database_unavailable", message: error.description,
+            throw APIError(.serviceUnavailable, code: error.code, message: error.description,
                            headers: [.retryAfter: String(error.retryAfterSeconds)])
         } catch let error as SyncError {
+            throw APIError(error)
+        } catch let error as AutomationError {
             throw APIError(error)
         }
     }

@@ -63,17 +63,6 @@ struct StatisticsController {
     }
 }
 
-struct PoolDTO: Encodable {
-    let size: Int
-    let inUse: Int
-    let waiting: Int
-
-    enum CodingKeys: String, CodingKey {
-        case size, waiting
-        case inUse = "in_use"
-    }
-}
-
 struct StatisticsResponse: ResponseEncodable {
     struct Storage: Encodable {
         let fileBytes: Int64?
@@ -105,7 +94,7 @@ struct StatisticsResponse: ResponseEncodable {
     let circuitBreaker: CircuitBreaker.Snapshot?
     let engine: EngineStatistics?
     let storage: Storage
-    let pool: PoolDTO?
+    let pool: DetailedHealthResponse.DatabaseHealth.Pool?
     let process: Process
     let health: HealthMonitor.State?
 
@@ -155,7 +144,7 @@ struct PerformanceMetricsResponse: ResponseEncodable {
     let queriesLastFiveSeconds: Int
     let successRate: Double
     let total: Int
-    let pool: PoolDTO?
+    let pool: DetailedHealthResponse.DatabaseHealth.Pool?
     let circuitBreaker: CircuitBreaker.Snapshot?
 
     enum CodingKeys: String, CodingKey {
