@@ -182,3 +182,53 @@ import Testing
         guard changed == 1 else { throw TestFailure("no record of task \(task)") }
     }
 }
+
+/// `duckling cleanup` and `duckling automation status` on a file no server holds.
+@Suite(.serialized) struct AutomationCommandTests {
+    static func json(_ text: String) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { throw TestFailure("not JSON: \(text)") }
+        return object
+    }
+
+    @Test func cleanupAndStatusWorkOnAFileNoServerHolds() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "databases:\n  default:\n    automation: { retention_days: 10 }\n".write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
+        let environment = ProcessEnvironment.clean()
+        let binary = try ducklingBinary()
+        // The first cleanup creates the records; then a log row from long ago is added.
+        #expect(try run(binary, ["cleanup", "--config", "duckling.yaml"], environment: environment, directory: directory).status == 0)
+        let database = try Database(path: directory + "/data/duckling-default.db")
+        let connection = try database.connect()
+        try connection.execute("INSERT INTO _duckling.task_runs (run_id, task, started_at, outcome) VALUES ('ancient', 'backup', now() - INTERVAL 30 DAY, 'succeeded')")
+        connection.close()
+        database.close()
+
+        let cleanup = try run(binary, ["cleanup", "--config", "duckling.yaml"], environment: environment, directory: directory)
+        #expect(cleanup.status == 0, "\(cleanup.stderr)")
+        let report = try Self.json(cleanup.stdout)
+        #expect(report["checkpointed"] as? Bool == true)
+        #expect(report["task_runs_removed"] as? Int == 1, "\(report)")
+
+        let status = try run(binary, ["automation", "status", "--config", "duckling.yaml"], environment: environment, directory: directory)
+        #expect(status.status == 0, "\(status.stderr)")
+        let tasks = try Self.json(status.stdout)["tasks"] as? [String: [String: Any]]
+        #expect(tasks?["cleanup"]?["last_outcome"] as? String == "succeeded", "\(status.stdout)")
+        #expect(tasks?["cleanup"]?["last_success"] is String)
+
+        let unknown = try run(binary, ["cleanup", "--db", "nope", "--config", "duckling.yaml"], environment: environment, directory: directory)
+        #expect(unknown.status == 1 && unknown.stderr.contains("no database 'nope'"))
+    }
+
+    @Test func cleanupRefusesAFileAServerHolds() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "databases:\n  default: {}\n".write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
+        let server = try ServerProcess(config: "duckling.yaml", directory: directory, environment: ProcessEnvironment.clean())
+        try await server.waitUntilHealthy()
+        let cleanup = try run(try ducklingBinary(), ["cleanup", "--config", "duckling.yaml"], environment: ProcessEnvironment.clean(), directory: directory)
+        _ = server.terminate()
+        #expect(cleanup.status == 1, "\(cleanup.stdout)")
+        #expect(cleanup.stderr.contains("another Duckling process is using"), "\(cleanup.stderr)")
+    }
+}
