@@ -67,7 +67,12 @@ import Testing
 
             // Stopped: nothing runs for three intervals while the source changes.
             #expect(try await server.request(.POST, "/automation/stop").status == 200)
-            try await Task.sleep(for: .seconds(2))  // a run already going when it was stopped may finish
+            // A run already going when it was stopped finishes.
+            let settled = try await eventually(within: .seconds(30)) {
+                let tasks = try await Self.status(server)["tasks"] as? [String: [String: Any]] ?? [:]
+                return !tasks.values.contains { $0["state"] as? String == "running" }
+            }
+            #expect(settled)
             let backupsBefore = try Self.localBackupCount(server)
             try fixture.insert(250)
             try await Task.sleep(for: .seconds(6))
@@ -122,7 +127,11 @@ import Testing
                 _ = try? TestEnvironment.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK TABLE \(fixture.table)%'")
                 locker.waitUntilExit()
             }
-            try await Task.sleep(for: .milliseconds(500))
+            let locked = try await eventually(within: .seconds(10)) {
+                try TestEnvironment.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '\(fixture.table)' AND l.mode = 'AccessExclusiveLock' AND l.granted")
+                    == "1"
+            }
+            try #require(locked, "the table was never locked")
             #expect(try await server.request(.POST, "/automation/start").status == 200)
             #expect(try await eventually(within: .seconds(10)) { try await SyncFixture.status(server, "orders")["state"] as? String == "syncing" })
             let started = Date()
@@ -143,7 +152,8 @@ import Testing
         defer { fixture.drop() }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let yaml = try fixture.yaml() + "\n    automation: { backup_interval_hours: 1h, auto_cleanup: false }"
+        // Daily backups: the test fails only if it runs across 00:00 UTC.
+        let yaml = try fixture.yaml() + "\n    automation: { backup_interval_hours: 24, auto_cleanup: false }"
         try yaml.write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
         let environment = ProcessEnvironment.clean()
         let backups = { () -> Int in
@@ -157,8 +167,8 @@ import Testing
         #expect(backups() == 1)
         _ = server.terminate()
 
-        // The last backup was two hours ago: it is overdue.
-        try Self.moveLastSuccess(of: "backup", back: 7200, in: directory + "/data/duckling-default.db")
+        // The last backup was two days ago: it is overdue.
+        try Self.moveLastSuccess(of: "backup", back: 2 * 86_400, in: directory + "/data/duckling-default.db")
         server = try ServerProcess(config: "duckling.yaml", directory: directory, environment: environment)
         try await server.waitUntilHealthy()
         #expect(try await eventually(within: .seconds(15)) { backups() == 2 }, "the overdue backup was not taken")

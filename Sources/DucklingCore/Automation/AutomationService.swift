@@ -19,7 +19,7 @@ public final class AutomationService: Service, Sendable {
     let logger: Logger
     private let state: Mutex<State>
     private let wake = EventWaiters()
-    /// Local and S3 backups of the database take turns (each would refuse the other).
+    /// Backups, S3 backups and cleanup of the database take turns.
     private let backupTurns = AsyncSemaphore(permits: 1)
 
     private struct State {
@@ -197,10 +197,19 @@ public final class AutomationService: Service, Sendable {
         _ kind: AutomationTaskKind, trigger: String, _ work: @escaping @Sendable () async throws -> (T, Produced)
     ) async throws -> T {
         let started = Date()
+        // The slot is taken before anything runs: a refused run does none of its work.
+        let cancellation = Cancellation()
+        try state.withLock { state in
+            if let running = state.active[kind] {
+                throw AutomationError.alreadyRunning(task: kind.rawValue, since: running.started)
+            }
+            state.active[kind] = Active(started: started, trigger: trigger, cancel: cancellation.cancel)
+        }
         let task = Task { () -> Result<(T, Produced), any Error> in
             do {
-                // Local and S3 backups take turns (each would refuse the other).
-                let turns = kind == .backup || kind == .s3Backup ? backupTurns : nil
+                // Backups, S3 backups and cleanup take turns: each would refuse or disturb the
+                // others (a rewrite would lose a backup's record written during its copy).
+                let turns = kind == .health ? nil : backupTurns
                 try await turns?.acquire()
                 defer { turns?.release() }
                 return .success(try await work())
@@ -208,13 +217,7 @@ public final class AutomationService: Service, Sendable {
                 return .failure(error)
             }
         }
-        try state.withLock { state in
-            if let running = state.active[kind] {
-                task.cancel()
-                throw AutomationError.alreadyRunning(task: kind.rawValue, since: running.started)
-            }
-            state.active[kind] = Active(started: started, trigger: trigger, cancel: { task.cancel() })
-        }
+        cancellation.attach { task.cancel() }
         let result = await task.value
         let finished = Date()
         let produced: Produced
@@ -287,7 +290,7 @@ public final class AutomationService: Service, Sendable {
         case .s3Backup:
             guard let backups, backups.hasS3 else { throw AutomationError.notConfigured("S3 backups") }
             _ = try await backups.uploadToS3()
-            return Produced(bytes: database.storageBytes.file)
+            return Produced()
         case .cleanup:
             let report = await Cleanup(database: database, sync: sync, backups: backups, engine: engine, settings: settings, logger: logger).run()
             return Produced(bytes: report.fileBytesAfter, error: report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; "), cleanup: report)
@@ -394,6 +397,27 @@ public final class AutomationService: Service, Sendable {
                 ($0, state.failuresTotal[$0, default: 0], state.records[$0]?.lastSuccess, state.active[$0] != nil)
             }
         }
+    }
+}
+
+/// Cancels a run's task, once it exists; a cancel that comes first is applied when it is attached.
+final class Cancellation: Sendable {
+    private let state = Mutex<(cancelled: Bool, action: (@Sendable () -> Void)?)>((false, nil))
+
+    func attach(_ action: @escaping @Sendable () -> Void) {
+        let cancelled = state.withLock { state in
+            state.action = action
+            return state.cancelled
+        }
+        if cancelled { action() }
+    }
+
+    @Sendable func cancel() {
+        let action = state.withLock { state in
+            state.cancelled = true
+            return state.action
+        }
+        action?()
     }
 }
 

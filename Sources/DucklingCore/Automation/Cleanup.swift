@@ -208,8 +208,11 @@ final class Cleanup: Sendable {
         try await sync.withSyncPaused(reason: "cleanup is rewriting the database file") {
             let size = try await database.withWriter { writer in
                 try await BackupService.checkpoint(writer)
-                let size = try await BlockingIO.run { try FileDescriptor.open(path, flags: O_RDONLY).withClose { try $0.size() } }
-                try DiskSpace.require(size * 2, at: directory, for: "rewriting '\(database.id)'")
+                let size = try await BlockingIO.run { [id = database.id] in
+                    let size = try FileDescriptor.open(path, flags: O_RDONLY).withClose { try $0.size() }
+                    try DiskSpace.require(size * 2, at: directory, for: "rewriting '\(id)'")
+                    return size
+                }
                 try await FileCopy.copy(from: URL(fileURLWithPath: path), to: snapshot)
                 return size
             }

@@ -30,6 +30,21 @@ public final class HealthMonitor: Sendable {
         public var recoveryAttempts: Int
         public var lastRecovery: String?
 
+        init(state: State, checkedAt: Date, problems: [String], queryMilliseconds: Int? = nil, fileBytes: Int64? = nil, walBytes: Int64? = nil,
+             freeDiskBytes: Int64? = nil, freeDiskPercent: Double? = nil, sources: [SourceProbe], recoveryAttempts: Int, lastRecovery: String? = nil) {
+            self.state = state
+            self.checkedAt = checkedAt
+            self.problems = problems
+            self.queryMilliseconds = queryMilliseconds
+            self.fileBytes = fileBytes
+            self.walBytes = walBytes
+            self.freeDiskBytes = freeDiskBytes
+            self.freeDiskPercent = freeDiskPercent
+            self.sources = sources
+            self.recoveryAttempts = recoveryAttempts
+            self.lastRecovery = lastRecovery
+        }
+
         enum CodingKeys: String, CodingKey {
             case state, problems, sources
             case checkedAt = "checked_at"
@@ -69,6 +84,22 @@ public final class HealthMonitor: Sendable {
     /// are what the automation found wrong with its own tasks (they make the state `degraded`).
     @discardableResult
     func check(taskProblems: [String], recover: Bool) async -> Report {
+        // One check at a time: two recoveries at once would open the file twice.
+        do {
+            try await turns.acquire()
+        } catch {
+            // Cancelled (shutdown) while another check ran: that one's report stands.
+            return lastReport ?? Report(state: currentState, checkedAt: Date(), problems: ["the check was cancelled"], sources: [],
+                                        recoveryAttempts: 0)
+        }
+        defer { turns.release() }
+        return await checkAlone(taskProblems: taskProblems, recover: recover)
+    }
+
+    /// One check at a time (scheduled, and `POST /automation/start`'s).
+    private let turns = AsyncSemaphore(permits: 1)
+
+    private func checkAlone(taskProblems: [String], recover: Bool) async -> Report {
         var problems: [String] = []
         var engineProblem = await probeDatabase()
         if engineProblem == nil, let fileProblem = await BlockingIO.run({ [database] in database.fileProblem }) {
@@ -149,13 +180,14 @@ public final class HealthMonitor: Sendable {
             queryTime.withLock { $0 = Int((ContinuousClock.now - started).milliseconds) }
             return nil
         } catch let error as DatabaseUnavailable where error.code != "database_failed" {
-            // Being restored or reopened: not a failure of the engine.
-            let opening = database.unavailableReason?.contains("could not be reopened") == true
-            return EngineProblem(message: error.description, recoverable: opening)
+            // Being restored or compacted is not a failure of the engine; a reopen that failed is.
+            return EngineProblem(message: error.description, recoverable: database.reopenFailedBefore)
         } catch {
             if interrupter.reason == .timeout {
                 return EngineProblem(message: "SELECT 1 did not answer within \(settings.healthCheckTimeoutSeconds) s", recoverable: false)
             }
+            // A check stopped by shutdown says nothing about the engine.
+            if error is CancellationError || interrupter.reason == .cancelled || Task.isCancelled { return nil }
             return EngineProblem(message: "SELECT 1 failed: \(error)", recoverable: true)
         }
     }
@@ -163,10 +195,14 @@ public final class HealthMonitor: Sendable {
     /// One recovery: reopen the file. Returns what was done when it worked; counts a failure and,
     /// at `MAX_RESTART_ATTEMPTS`, marks the database failed.
     private func attemptRecovery(after problem: String) async -> String? {
-        guard settings.autoRestart else { return nil }
         logger.warning("recovering the database: reopening it from its file", metadata: ["duckling.problem": .string(problem)])
         do {
-            try await database.reopenFromFile()
+            // Syncs are paused (as for a restore), so none holds the write path the drain waits for.
+            if let sync {
+                try await sync.withSyncPaused(reason: "the database is being reopened") { try await database.reopenFromFile() }
+            } else {
+                try await database.reopenFromFile()
+            }
             database.setFailed(nil)
             logger.notice("the database was reopened and serves again")
             return "reopened at \(ISO8601DateFormatter().string(from: Date())) after: \(problem)"

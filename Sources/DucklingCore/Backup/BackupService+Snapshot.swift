@@ -33,16 +33,11 @@ extension BackupService {
             }
             let hasher = SHA256Hasher()
             let started = ContinuousClock.now
-            // A sync stuck at its source holds the write path: after the patience it is cancelled
-            // (it rolls back and runs again later) rather than holding the backup up.
-            let patience = database.settings.automation.backupSyncPatienceSeconds
-            let watchdog = sync.map { sync in
-                Task { [logger] in
-                    guard (try? await Task.sleep(for: .seconds(patience))) != nil else { return }
-                    logger.warning("cancelling running syncs: a backup has waited \(patience) s for them")
-                    sync.cancelAll()
-                }
-            }
+            // A sync stuck at its source holds the write path: once it has moved no row for the
+            // patience it is cancelled (it rolls back and runs again later); a sync that moves
+            // rows is waited for.
+            let patience = Duration.seconds(database.settings.automation.backupSyncPatienceSeconds)
+            let watchdog = sync.map { sync in Task { await sync.cancelStalledRuns(patience: patience) } }
             defer { watchdog?.cancel() }
             let (contents, size) = try await database.withWriter { writer in
                 watchdog?.cancel()

@@ -36,3 +36,12 @@ extension BackupService {
         return RemoteBackup.complete(in: try await remoteObjects(remote), prefix: remote.prefix, database: database.id)
     }
 }
+
+extension BackupService {
+    /// Lists the database's S3 backups, throwing what S3 answered (for `/config/validate`, which
+    /// checks the bucket and the credentials with it); nil when no S3 bucket is configured.
+    public func listRemote() async throws -> Int? {
+        guard remote != nil else { return nil }
+        return try await remoteBackups().count
+    }
+}

@@ -138,7 +138,8 @@ final class ConfigReader {
             report(table.path(key), "expected a duration such as 30s, 5m, 2h or 1d, got '\(value)'")
             return nil
         }
-        return amount * unit
+        let (product, overflow) = amount.multipliedReportingOverflow(by: unit)
+        return overflow ? Int.max : product
     }
 
     /// An interval in seconds: a plain number counts in `unit` seconds (the unit the key's name
@@ -147,7 +148,8 @@ final class ConfigReader {
         guard let value = string(table, key)?.trimmingCharacters(in: .whitespaces) else { return nil }
         let total: Int
         if let amount = Int(value.replacingOccurrences(of: "_", with: "")) {
-            total = amount * unit
+            let (product, overflow) = amount.multipliedReportingOverflow(by: unit)
+            total = overflow ? Int.max : product
         } else if let parsed = seconds(table, key) {
             total = parsed
         } else {

@@ -54,8 +54,10 @@ public struct ConfigurationSummary {
                 text.replaceSubrange(text.index(after: colon)..<at, with: "••••••")
             }
         }
-        if let range = text.range(of: #"password=[^&\s]*"#, options: [.regularExpression, .caseInsensitive]) {
-            text.replaceSubrange(range, with: "password=••••••")
+        // Every password parameter (sslpassword too), quoted or not.
+        let parameter = try? NSRegularExpression(pattern: #"(password\s*=\s*)('[^']*'|"[^"]*"|[^&\s]*)"#, options: [.caseInsensitive])
+        if let parameter {
+            text = parameter.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1••••••")
         }
         return text
     }

@@ -29,8 +29,12 @@ final class FileSwap: @unchecked Sendable {  // used by one restore at a time, s
             throw BackupError(.io, "\(leftover.lastPathComponent) is left from an interrupted restore; reopen the database to recover it first")
         }
         try step("restore.swap.before-move-aside")
-        try FileCopy.rename(live, to: aside)
-        movedAside = true
+        // A live file deleted under the server has nothing to move aside (a WAL left without its
+        // file still goes aside, so it is never replayed onto the new one).
+        if manager.fileExists(atPath: live.path) {
+            try FileCopy.rename(live, to: aside)
+            movedAside = true
+        }
         try step("restore.swap.after-move-aside")
         if manager.fileExists(atPath: wal.path) {
             try FileCopy.rename(wal, to: walAside)

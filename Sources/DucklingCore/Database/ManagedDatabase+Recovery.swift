@@ -12,7 +12,16 @@ extension ManagedDatabase {
             throw DatabaseUnavailable(databaseID: id, reason: blocker, retryAfterSeconds: 30)
         }
         try requireFile()
-        if let old = try? takeOffline(reason: "reopening after an engine failure") {
+        // Without an instance there is nothing to close only after a reopen that failed; any
+        // other reason (a restore or compaction under way) means the file is not ours to open.
+        let old: DatabaseInstance?
+        do {
+            old = try takeOffline(reason: "reopening after an engine failure")
+        } catch {
+            guard reopenFailedBefore else { throw error }
+            old = nil
+        }
+        if let old {
             do {
                 try await old.drain(patience: .seconds(5))
             } catch {
@@ -28,7 +37,7 @@ extension ManagedDatabase {
         do {
             try await BlockingIO.run { try self.open() }
         } catch {
-            markUnavailable("the database could not be reopened: \(error)")
+            markReopenFailed("the database could not be reopened: \(error)")
             throw error
         }
         // A file that reopens (its WAL replayed) but cannot be checkpointed, as when the disk is
@@ -41,7 +50,7 @@ extension ManagedDatabase {
     }
 
     /// Throws unless the database file (or the previous file of an interrupted restore) is there.
-    private func requireFile() throws {
+    func requireFile() throws {
         let path = settings.path
         guard FileManager.default.fileExists(atPath: path) || FileSwap.isInterrupted(path: path) else {
             throw DatabaseUnavailable(

@@ -12,14 +12,15 @@ extension ManagedDatabase {
     /// any step is undone when the file next opens (``FileSwap/recoverInterrupted(path:)``).
     public func replaceFile(with replacement: URL, reason: String = "being restored", check: @escaping @Sendable (Connection) throws -> Void) async throws {
         let old = try takeOffline(reason: reason)
+        // From here nothing else may reopen the file (a health check's recovery) until the swap ends.
+        setRestoring(true)
+        defer { setRestoring(false) }
         do {
             try await old.drain()
         } catch {
             bringOnline(old)
             throw error
         }
-        setRestoring(true)
-        defer { setRestoring(false) }
         try await closeOrStayOut(old, checkpoint: true)
         let swap = FileSwap(path: settings.path)
         let instance: DatabaseInstance
@@ -53,6 +54,8 @@ extension ManagedDatabase {
             throw error
         }
         bringOnline(instance)
+        // A database that had failed serves again from the file it was given.
+        setFailed(nil)
         logger.notice("database file replaced by a restored backup")
     }
 
@@ -70,6 +73,8 @@ extension ManagedDatabase {
     /// Opens what is at the path after a failure, undoing an unfinished swap first (``open(readOnly:)``).
     private func reopen() async {
         do {
+            // Never a new empty database where the file is missing (it was deleted before the restore).
+            try requireFile()
             try await BlockingIO.run { try self.open() }
         } catch {
             markUnavailable("the restore failed and the database could not be reopened: \(error)")

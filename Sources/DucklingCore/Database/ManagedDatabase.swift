@@ -28,6 +28,8 @@ public final class ManagedDatabase: Sendable {
         var failed: String?
         /// The file the open instance has (device and inode), to notice it deleted or replaced.
         var identity: FileIdentity?
+        /// No instance because a recovery's reopen failed (the next recovery may open the file).
+        var reopenFailed = false
     }
 
     public var id: String { settings.id }
@@ -69,6 +71,7 @@ public final class ManagedDatabase: Sendable {
             $0.instance = instance
             $0.unavailableReason = nil
             $0.identity = identity
+            $0.reopenFailed = false
         }
         logger.info("database opened", metadata: ["duckling.path": .string(settings.path)])
     }
@@ -222,6 +225,18 @@ public final class ManagedDatabase: Sendable {
     /// The open instance even while the database is marked failed (recovery checks it before it
     /// clears the mark).
     var instanceIgnoringFailure: DatabaseInstance? { state.withLock { $0.instance } }
+
+    /// Keeps the database out of service after a recovery's reopen failed.
+    func markReopenFailed(_ reason: String) {
+        state.withLock {
+            $0.instance = nil
+            $0.unavailableReason = reason
+            $0.reopenFailed = true
+        }
+    }
+
+    /// Whether there is no instance because a recovery's reopen failed.
+    var reopenFailedBefore: Bool { state.withLock { $0.instance == nil && $0.reopenFailed } }
 
     /// Why the file must not be reopened now (a restore is swapping it, or an instance did not
     /// release it), or nil.

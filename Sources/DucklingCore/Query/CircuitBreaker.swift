@@ -16,9 +16,14 @@ public final class CircuitBreaker: Sendable {
         case success, engineFailure, neutral
     }
 
-    /// How a query was let in: as an ordinary query, or as the one probe of a half-open breaker.
-    public enum Admission: Sendable {
-        case normal, probe
+    /// How a query was let in: as an ordinary query or as the one probe of a half-open breaker,
+    /// and under which reset (a verdict from before the last reset is ignored).
+    public struct Admission: Sendable {
+        let probe: Bool
+        let epoch: Int
+
+        /// For a database without a breaker.
+        static let unchecked = Admission(probe: false, epoch: -1)
     }
 
     public struct Snapshot: Sendable, Codable {
@@ -48,6 +53,8 @@ public final class CircuitBreaker: Sendable {
         var probing = false
         var timesOpened = 0
         var lastFailure: String?
+        /// Bumped by ``reset()``.
+        var epoch = 0
     }
 
     public let threshold: Int
@@ -65,7 +72,7 @@ public final class CircuitBreaker: Sendable {
         try inner.withLock { inner in
             switch inner.state {
             case .closed:
-                return .normal
+                return Admission(probe: false, epoch: inner.epoch)
             case .open:
                 let elapsed = inner.openedAt.map { ContinuousClock.now - $0 } ?? cooldown
                 guard elapsed >= cooldown else {
@@ -73,13 +80,13 @@ public final class CircuitBreaker: Sendable {
                 }
                 inner.state = .halfOpen
                 inner.probing = true
-                return .probe
+                return Admission(probe: true, epoch: inner.epoch)
             case .halfOpen:
                 guard !inner.probing else {
                     throw Self.refusal(database: database, retryAfter: .seconds(1), lastFailure: inner.lastFailure)
                 }
                 inner.probing = true
-                return .probe
+                return Admission(probe: true, epoch: inner.epoch)
             }
         }
     }
@@ -87,15 +94,18 @@ public final class CircuitBreaker: Sendable {
     func record(_ verdict: Verdict, admission: Admission, message: String? = nil) {
         guard threshold > 0 else { return }
         inner.withLock { inner in
-            if admission == .probe { inner.probing = false }
+            // What a query admitted before a reset says is about the breaker the reset replaced.
+            guard admission.epoch == inner.epoch else { return }
+            if admission.probe { inner.probing = false }
             switch verdict {
             case .success:
                 inner.failures = 0
-                if admission == .probe || inner.state == .halfOpen { inner.state = .closed }
+                // Only the probe closes a half-open breaker.
+                if admission.probe { inner.state = .closed }
             case .engineFailure:
                 inner.failures += 1
                 inner.lastFailure = message.map { String($0.prefix(300)) }
-                if admission == .probe || (inner.state == .closed && inner.failures >= threshold) {
+                if admission.probe || (inner.state == .closed && inner.failures >= threshold) {
                     inner.state = .open
                     inner.openedAt = .now
                     inner.timesOpened += 1
@@ -113,6 +123,7 @@ public final class CircuitBreaker: Sendable {
             inner.failures = 0
             inner.openedAt = nil
             inner.probing = false
+            inner.epoch += 1
         }
     }
 

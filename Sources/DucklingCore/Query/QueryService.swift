@@ -41,9 +41,9 @@ public final class QueryService: Sendable {
         let breaker = breakers[databaseID]
         let admission: CircuitBreaker.Admission
         do {
-            admission = try breaker?.admit(database: databaseID) ?? .normal
+            admission = try breaker?.admit(database: databaseID) ?? .unchecked
         } catch let refusal as QueryError {
-            recorder(database: databaseID, sql: request.sql, started: started, breaker: nil, admission: .normal)(refusal.outcome, 0)
+            recorder(database: databaseID, sql: request.sql, started: started, breaker: nil, admission: .unchecked)(refusal.outcome, 0)
             throw refusal
         }
         let record = recorder(database: databaseID, sql: request.sql, started: started, breaker: breaker, admission: admission)

@@ -57,7 +57,6 @@ public final class SyncEngine: Sendable {
         state.withLock { $0.schedulingPaused = paused }
     }
 
-    public var isSchedulingPaused: Bool { state.withLock { $0.schedulingPaused } }
 
     var settings: DatabaseSettings { database.settings }
 
@@ -343,7 +342,9 @@ public final class SyncEngine: Sendable {
     }
 
     private func recordFailure(of claim: SyncClaim, error: any Error, started: Date) async -> SyncRunResult {
-        let cancelled = claim.interrupter.reason == .cancelled || error is CancellationError
+        // A database out of service (being reopened, restored, failed) is not the run's failure:
+        // counted, it would force full rebuilds once the database is back.
+        let cancelled = claim.interrupter.reason == .cancelled || error is CancellationError || error is DatabaseUnavailable
         let message = redactor.redact(Self.message(for: error))
         var failed = state.withLock { $0.persisted[claim.dataset] } ?? SyncStateStore.Persisted()
         if !cancelled {
@@ -416,6 +417,29 @@ public final class SyncEngine: Sendable {
                     consecutiveFailures: persisted.consecutiveFailures, progressRows: running?.progressRows)
                 return (dataset.name, status)
             })
+        }
+    }
+
+    /// Cancels the running runs that moved no row over `patience` (stuck, say, behind a lock at
+    /// their source), checking again every `patience`; returns once none is left running, or when
+    /// the caller's task is cancelled. For a backup waiting for the write path: a sync that makes
+    /// progress keeps it; one that makes none is cancelled (it rolls back and runs again later).
+    func cancelStalledRuns(patience: Duration) async {
+        var seen: [ObjectIdentifier: Int] = [:]
+        while !Task.isCancelled {
+            let running = state.withLock { Array($0.running.values) }.filter { $0.trigger != .cleanup && $0.trigger != .resetWatermark }
+            if running.isEmpty { return }
+            for claim in running {
+                let id = ObjectIdentifier(claim)
+                if let before = seen[id], before == claim.progressRows {
+                    logger.warning("cancelling a sync that moved no row for \(patience) while a backup waits", metadata: [
+                        "duckling.dataset": .string(claim.dataset), "duckling.run_id": .string(claim.runID),
+                    ])
+                    claim.cancel()
+                }
+                seen[id] = claim.progressRows
+            }
+            guard (try? await Task.sleep(for: patience)) != nil else { return }
         }
     }
 

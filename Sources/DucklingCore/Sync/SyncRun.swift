@@ -52,11 +52,12 @@ struct SyncRun: Sendable {
             case (_, .sqlite): .table(schema: "main", table: parts[0])
             case (_, .mysql): .query("SELECT * FROM \(SQL.quoted(parts[0]))")
             }
-            return [SubTable(name: dataset.name, origin: origin, primaryKey: dataset.primaryKey)]
+            return [SubTable(name: Self.subTableNames(of: dataset)[0], origin: origin, primaryKey: dataset.primaryKey)]
         case .split(let datasetQuery, let resultsQuery):
+            let names = Self.subTableNames(of: dataset)
             return [
-                SubTable(name: "\(dataset.name)_dataset", origin: .query(datasetQuery), primaryKey: dataset.primaryKey),
-                SubTable(name: "\(dataset.name)_results", origin: .query(resultsQuery), primaryKey: dataset.resultsPrimaryKey),
+                SubTable(name: names[0], origin: .query(datasetQuery), primaryKey: dataset.primaryKey),
+                SubTable(name: names[1], origin: .query(resultsQuery), primaryKey: dataset.resultsPrimaryKey),
             ]
         }
     }

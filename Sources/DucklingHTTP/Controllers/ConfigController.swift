@@ -45,10 +45,15 @@ struct ConfigController {
             }
             if let service = services.backups[id] {
                 let started = ContinuousClock.now
-                let s3Error = (try? await service.list())?.s3Error ?? nil
-                checks.append(.init(name: "s3 bucket \(s3.bucket)", ok: s3Error == nil,
-                                    message: s3Error.map { "not reachable with the configured credentials: \($0)" }
-                                        ?? "reachable with the configured credentials (\(Int((ContinuousClock.now - started).components.seconds * 1000)) ms)"))
+                let problem: String?
+                do {
+                    problem = try await service.listRemote() == nil ? "no S3 bucket is configured" : nil
+                } catch {
+                    problem = "not reachable with the configured credentials: \(error)"
+                }
+                let elapsed = Int((ContinuousClock.now - started) / .milliseconds(1))
+                checks.append(.init(name: "s3 bucket \(s3.bucket)", ok: problem == nil,
+                                    message: problem ?? "reachable with the configured credentials (\(elapsed) ms)"))
             } else {
                 checks.append(.init(name: "s3 bucket \(s3.bucket)", ok: false, message: services.backupSetupErrors[id] ?? "not usable"))
             }
@@ -57,25 +62,18 @@ struct ConfigController {
     }
 
     private static func writable(name: String, directory: String) async -> ConfigValidationResponse.Check {
-        do {
-            try await BlockingIO.run {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let probe = directory + "/.duckling-write-check-\(UUID().uuidString.prefix(8))"
-                guard FileManager.default.createFile(atPath: probe, contents: Data("ok".utf8)) else {
-                    throw ConfigCheckFailure(message: "cannot create a file")
-                }
-                try FileManager.default.removeItem(atPath: probe)
+        // A check creates nothing: a directory that does not exist yet needs a writable parent.
+        let (ok, detail) = await BlockingIO.run { () -> (Bool, String) in
+            var existing = directory
+            while !FileManager.default.fileExists(atPath: existing) && existing != "/" {
+                existing = (existing as NSString).deletingLastPathComponent
             }
-            return .init(name: "\(name) writable", ok: true, message: directory)
-        } catch {
-            return .init(name: "\(name) writable", ok: false, message: "\(directory): \(error)")
+            let writable = FileManager.default.isWritableFile(atPath: existing)
+            if existing == directory { return (writable, writable ? directory : "\(directory) is not writable") }
+            return (writable, writable ? "\(directory) (created on first use in \(existing))" : "\(directory) cannot be created: \(existing) is not writable")
         }
+        return .init(name: "\(name) writable", ok: ok, message: detail)
     }
-}
-
-struct ConfigCheckFailure: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }
 
 struct ConfigValidationResponse: ResponseEncodable {

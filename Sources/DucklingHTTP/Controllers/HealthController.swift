@@ -1,5 +1,6 @@
 import DuckDBKit
 import DucklingCore
+import Foundation
 import Hummingbird
 
 /// `GET /health` (liveness), `GET /ready` (readiness) — both public — and `GET /api/health`.
@@ -7,7 +8,7 @@ struct HealthController {
     let registry: DatabaseRegistry
     let queries: QueryService
     let automation: [String: AutomationService]
-    let startedAt: ContinuousClock.Instant
+    let startedAt: Date
 
     func addRoutes(to routes: RouteTable) {
         let open = routes.group("", .public, scope: .server)
@@ -42,7 +43,7 @@ struct HealthController {
                 status: databases.allSatisfy { $0.state == "open" } ? "ok" : "degraded",
                 version: DucklingVersion.current,
                 duckdbVersion: Database.libraryVersion,
-                uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
+                uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
                 databases: databases,
                 queries: queries.statistics.snapshot(databases: Set(visible.map(\.id))),
                 memory: .init(registry.memory))

@@ -61,22 +61,38 @@ struct QueryAPIBenchmark {
 
         var results: [Measurement] = []
         let key = "bench-\(UUID().uuidString)"
-        let port = Int.random(in: 41000...48000)
+        // A second server on a copy of the file, with the query path's statistics and circuit
+        // breaker turned off, measured turn about with the first: their cost on the query path.
+        let bare = root + "/bare"
+        try FileManager.default.createDirectory(atPath: bare + "/data", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: data + "/duckling-default.db", toPath: bare + "/data/duckling-default.db")
+        try "query: { statistics: false, breaker_failures: 0 }\n".write(toFile: bare + "/duckling.yaml", atomically: true, encoding: .utf8)
+        let port = Int.random(in: 41000...44000)
+        let barePort = port + 4000
         let server = try startServer(options.duckling, data: data, port: port, key: key)
+        let bareServer = try startServer(options.duckling, data: bare + "/data", port: barePort, key: key, config: bare + "/duckling.yaml")
         do {
             try await waitUntilHealthy(port: port)
+            try await waitUntilHealthy(port: barePort)
             try checkAnswers(port: port, key: key, rows: options.rows)
+            try checkAnswers(port: barePort, key: key, rows: options.rows)
             for workload in workloads {
                 log("HTTP \(workload.name), warming up")
                 _ = try runWrk(workload, clients: 8, seconds: 2, port: port, key: key, rows: options.rows, root: root)
+                _ = try runWrk(workload, clients: 8, seconds: 2, port: barePort, key: key, rows: options.rows, root: root)
                 for clients in options.concurrency {
                     log("HTTP \(workload.name), \(clients) clients")
                     results.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: port, key: key, rows: options.rows, root: root))
+                    log("HTTP \(workload.name), \(clients) clients, statistics and breaker off")
+                    results.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: barePort, key: key, rows: options.rows, root: root,
+                                              path: Self.barePath))
                 }
             }
         }
-        server.terminate()
-        server.waitUntilExit()
+        for process in [server, bareServer] {
+            process.terminate()
+            process.waitUntilExit()
+        }
 
         // The same engine settings as the server's instance (see DatabaseInstance), opened once.
         let megabytes = ProcessInfo.processInfo.physicalMemory / 1_048_576 * 60 / 100
@@ -107,10 +123,12 @@ struct QueryAPIBenchmark {
 
     // MARK: - HTTP
 
-    static func startServer(_ binary: String, data: String, port: Int, key: String) throws -> Process {
+    static let barePath = "HTTP, statistics and breaker off"
+
+    static func startServer(_ binary: String, data: String, port: Int, key: String, config: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--data-dir", data, "--port", String(port)]
+        process.arguments = ["serve", "--data-dir", data, "--port", String(port)] + (config.map { ["--config", $0] } ?? [])
         var environment = ProcessInfo.processInfo.environment
         environment["DUCKLING_API_KEY"] = key
         environment["DUCKLING_LOG_LEVEL"] = "warning"
@@ -139,7 +157,8 @@ struct QueryAPIBenchmark {
         guard aggregate.contains(#"["category_0","\#(rows / 10)"]"#) else { throw BenchmarkError("wrong aggregate: \(aggregate)") }
     }
 
-    static func runWrk(_ workload: Workload, clients: Int, seconds: Int, port: Int, key: String, rows: Int, root: String) throws -> Measurement {
+    static func runWrk(_ workload: Workload, clients: Int, seconds: Int, port: Int, key: String, rows: Int, root: String,
+                       path: String = "HTTP /api/query") throws -> Measurement {
         let escaped = workload.sql.replacingOccurrences(of: "\"", with: "\\\"")
         let body = workload.sql.contains("$1")
             ? #"'{"sql":"\#(escaped)","params":[' .. math.random(0, \#(rows - 1)) .. ']}'"#
@@ -167,7 +186,7 @@ struct QueryAPIBenchmark {
         }
         let numbers = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         let (requests, duration, errors, non2xx, p50, p99) = (numbers[0], numbers[1], numbers[2], numbers[3], numbers[4], numbers[5])
-        return Measurement(workload: workload.name, path: "HTTP /api/query", clients: clients, requests: Int(requests),
+        return Measurement(workload: workload.name, path: path, clients: clients, requests: Int(requests),
                            errors: Int(errors + non2xx), requestsPerSecond: requests / (duration / 1e6),
                            p50Milliseconds: p50 / 1000, p99Milliseconds: p99 / 1000)
     }
@@ -233,6 +252,14 @@ struct QueryAPIBenchmark {
         for result in results.sorted(by: { ($0.workload, $0.clients, $0.path) < ($1.workload, $1.clients, $1.path) }) {
             lines.append(String(format: "| %@ | %@ | %d | %.0f | %.2f | %.2f | %d | %d |", result.workload, result.path, result.clients,
                                 result.requestsPerSecond, result.p50Milliseconds, result.p99Milliseconds, result.requests, result.errors))
+        }
+        lines += ["", "Cost of the statistics and the circuit breaker on the query path (throughput with them on, against a server",
+                  "with `query: { statistics: false, breaker_failures: 0 }` measured turn about in the same run):", "",
+                  "| query | clients | on requests/s | off requests/s | overhead |", "|---|---:|---:|---:|---:|"]
+        for on in results where on.path == "HTTP /api/query" {
+            guard let off = results.first(where: { $0.path == barePath && $0.workload == on.workload && $0.clients == on.clients }) else { continue }
+            lines.append(String(format: "| %@ | %d | %.0f | %.0f | %+.1f%% |", on.workload, on.clients, on.requestsPerSecond, off.requestsPerSecond,
+                                (off.requestsPerSecond - on.requestsPerSecond) / off.requestsPerSecond * 100))
         }
         let markdown = lines.joined(separator: "\n") + "\n"
         try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
