@@ -89,6 +89,12 @@ import Testing
                 // A key for another database is refused without learning whether it exists.
                 #expect(try await server.query("SELECT 1", db: id, key: .custom("lms-only-key")).status == 403)
             }
+            // Every route that works on a database answers 404 for one that does not exist.
+            for route in server.services.routes.all where route.scope == .database {
+                let path = route.path.replacingOccurrences(of: ":dataset", with: "nope") + "?db=random-route"
+                let reply = try await server.request(HTTPMethod(rawValue: route.method), path, body: route.method == "GET" ? nil : "{}")
+                #expect(reply.status == 404 && reply.errorCode == "database_not_found", "\(route.method) \(route.path) → \(reply.status)")
+            }
             let metrics = try await server.request(.GET, "/metrics")
             #expect(!metrics.text.contains("random-"), "unknown ids added metric series")
             #expect(server.services.queries.statistics.snapshot().total == before.total)
