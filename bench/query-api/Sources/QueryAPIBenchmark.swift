@@ -11,6 +11,8 @@ struct QueryAPIBenchmark {
         var concurrency = [1, 8, 32]
         var duckling = ".build/release/duckling"
         var output = "bench/results"
+        /// Rounds of the HTTP measurements (each a run with instrumentation on, then off).
+        var rounds = 3
 
         init(arguments: [String]) {
             var iterator = arguments.dropFirst().makeIterator()
@@ -21,6 +23,7 @@ struct QueryAPIBenchmark {
                 case "--concurrency": concurrency = iterator.next()?.split(separator: ",").compactMap { Int($0) } ?? concurrency
                 case "--duckling": duckling = iterator.next() ?? duckling
                 case "--output": output = iterator.next() ?? output
+                case "--rounds": rounds = iterator.next().flatMap(Int.init) ?? rounds
                 default: fatalError("unknown argument \(argument)")
                 }
             }
@@ -81,11 +84,17 @@ struct QueryAPIBenchmark {
                 _ = try runWrk(workload, clients: 8, seconds: 2, port: port, key: key, rows: options.rows, root: root)
                 _ = try runWrk(workload, clients: 8, seconds: 2, port: barePort, key: key, rows: options.rows, root: root)
                 for clients in options.concurrency {
-                    log("HTTP \(workload.name), \(clients) clients")
-                    results.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: port, key: key, rows: options.rows, root: root))
-                    log("HTTP \(workload.name), \(clients) clients, statistics and breaker off")
-                    results.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: barePort, key: key, rows: options.rows, root: root,
-                                              path: Self.barePath))
+                    // Turn about in rounds, so drift on the machine falls on both sides alike.
+                    var on: [Measurement] = []
+                    var off: [Measurement] = []
+                    for round in 1...options.rounds {
+                        log("HTTP \(workload.name), \(clients) clients, round \(round) of \(options.rounds)")
+                        on.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: port, key: key, rows: options.rows, root: root))
+                        off.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: barePort, key: key, rows: options.rows, root: root,
+                                              label: Self.barePath))
+                    }
+                    results.append(Self.combined(on))
+                    results.append(Self.combined(off))
                 }
             }
         }
@@ -158,7 +167,7 @@ struct QueryAPIBenchmark {
     }
 
     static func runWrk(_ workload: Workload, clients: Int, seconds: Int, port: Int, key: String, rows: Int, root: String,
-                       path: String = "HTTP /api/query") throws -> Measurement {
+                       label: String = "HTTP /api/query") throws -> Measurement {
         let escaped = workload.sql.replacingOccurrences(of: "\"", with: "\\\"")
         let body = workload.sql.contains("$1")
             ? #"'{"sql":"\#(escaped)","params":[' .. math.random(0, \#(rows - 1)) .. ']}'"#
@@ -186,9 +195,19 @@ struct QueryAPIBenchmark {
         }
         let numbers = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         let (requests, duration, errors, non2xx, p50, p99) = (numbers[0], numbers[1], numbers[2], numbers[3], numbers[4], numbers[5])
-        return Measurement(workload: workload.name, path: path, clients: clients, requests: Int(requests),
+        return Measurement(workload: workload.name, path: label, clients: clients, requests: Int(requests),
                            errors: Int(errors + non2xx), requestsPerSecond: requests / (duration / 1e6),
                            p50Milliseconds: p50 / 1000, p99Milliseconds: p99 / 1000)
+    }
+
+    /// Rounds of one measurement as one: requests over the whole time, the median round's percentiles.
+    static func combined(_ rounds: [Measurement]) -> Measurement {
+        let requests = rounds.reduce(0) { $0 + $1.requests }
+        let seconds = rounds.reduce(0.0) { $0 + Double($1.requests) / max($1.requestsPerSecond, 1e-9) }
+        let median = rounds.sorted { $0.requestsPerSecond < $1.requestsPerSecond }[rounds.count / 2]
+        return Measurement(workload: median.workload, path: median.path, clients: median.clients, requests: requests,
+                           errors: rounds.reduce(0) { $0 + $1.errors }, requestsPerSecond: Double(requests) / seconds,
+                           p50Milliseconds: median.p50Milliseconds, p99Milliseconds: median.p99Milliseconds)
     }
 
     // MARK: - In-process
@@ -241,7 +260,8 @@ struct QueryAPIBenchmark {
         ]
         var lines = [
             "# Query API benchmark (\(stamp))", "",
-            "`bench/query-api/run`: \(options.rows) rows, \(options.seconds) s per measurement. The HTTP rows are the release",
+            "`bench/query-api/run`: \(options.rows) rows, \(options.seconds) s per measurement (HTTP: \(options.rounds) rounds, turn about",
+            "with a server without statistics and breaker; requests/s over all rounds, percentiles of the median round). The HTTP rows are the release",
             "`duckling serve` under wrk (keep-alive, on the same machine, so wrk shares the CPU); the in-process rows",
             "run the same SQL through DuckDBKit (prepare, bind, execute, read every chunk) with one connection per client,",
             "on one instance opened with the server's settings. Each workload is warmed up (2 s, discarded) on both paths.", "",
