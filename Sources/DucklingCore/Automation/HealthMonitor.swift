@@ -197,6 +197,8 @@ public final class HealthMonitor: Sendable {
     private func attemptRecovery(after problem: String) async -> String? {
         logger.warning("recovering the database: reopening it from its file", metadata: ["duckling.problem": .string(problem)])
         do {
+            // Refused at once (a missing file, a restore under way) without pausing anything.
+            try database.checkReopenable()
             // Syncs are paused (as for a restore), so none holds the write path the drain waits for.
             if let sync {
                 try await sync.withSyncPaused(reason: "the database is being reopened") { try await database.reopenFromFile() }

@@ -10,7 +10,7 @@ import ObjectStorage
 /// Every step has a failpoint (`restore.swap.*`), so tests kill the process at each of them.
 final class FileSwap: @unchecked Sendable {  // used by one restore at a time, step after step
     let live: URL, wal: URL, aside: URL, walAside: URL
-    private var movedAside = false, walMovedAside = false
+    private var movedAside = false, walMovedAside = false, movedIn = false
 
     init(path: String) {
         live = URL(fileURLWithPath: path)
@@ -43,7 +43,16 @@ final class FileSwap: @unchecked Sendable {  // used by one restore at a time, s
         }
         // Never over a file that appeared at the path meanwhile.
         try FileCopy.moveWithoutReplacing(replacement, to: live)
+        movedIn = true
         try step("restore.swap.after-move-in")
+    }
+
+    /// After a failed swap that had no live file to move aside (it was deleted): removes the file
+    /// it moved in, with any WAL of its own, so the rollback does not open a file that failed.
+    func removeMovedInWithoutOld() throws {
+        guard movedIn, !movedAside else { return }
+        if FileManager.default.fileExists(atPath: wal.path) { try Self.remove(wal) }
+        try Self.remove(live)
     }
 
     /// Removes the old files once the new one is verified open. The old file goes first: it is the

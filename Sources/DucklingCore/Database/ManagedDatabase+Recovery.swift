@@ -8,10 +8,7 @@ extension ManagedDatabase {
     /// work, closed without a checkpoint and released; then the file is opened again (replaying its
     /// WAL). A missing file is never replaced by a new empty database: the reopen fails instead.
     func reopenFromFile() async throws {
-        if let blocker = reopenBlocker {
-            throw DatabaseUnavailable(databaseID: id, reason: blocker, retryAfterSeconds: 30)
-        }
-        try requireFile()
+        try checkReopenable()
         // Without an instance there is nothing to close only after a reopen that failed; any
         // other reason (a restore or compaction under way) means the file is not ours to open.
         let old: DatabaseInstance?
@@ -49,10 +46,21 @@ extension ManagedDatabase {
         try await instance.writeGate.withExclusive { try await BackupService.checkpoint(instance.writer, patience: .seconds(5)) }
     }
 
+    /// Throws unless a reopen may go ahead now: no restore or compaction holds the file, and the
+    /// database file (or the previous file of an interrupted restore) is there. Cheap: checked
+    /// before anything is paused for a recovery.
+    func checkReopenable() throws {
+        if let blocker = reopenBlocker {
+            throw DatabaseUnavailable(databaseID: id, reason: blocker, retryAfterSeconds: 30)
+        }
+        try requireFile()
+    }
+
     /// Throws unless the database file (or the previous file of an interrupted restore) is there.
     func requireFile() throws {
         let path = settings.path
-        guard FileManager.default.fileExists(atPath: path) || FileSwap.isInterrupted(path: path) else {
+        // The old file aside (an interrupted restore) counts; a WAL aside alone has no file to go with.
+        guard FileManager.default.fileExists(atPath: path) || FileManager.default.fileExists(atPath: path + FileSwap.asideSuffix) else {
             throw DatabaseUnavailable(
                 databaseID: id, reason: "the database file \(path) is missing; restore a backup (POST /automation/restore)",
                 retryAfterSeconds: 60)

@@ -11,17 +11,20 @@ extension ManagedDatabase {
     /// On any failure the old file is put back and reopened, and the error is thrown; a crash at
     /// any step is undone when the file next opens (``FileSwap/recoverInterrupted(path:)``).
     public func replaceFile(with replacement: URL, reason: String = "being restored", check: @escaping @Sendable (Connection) throws -> Void) async throws {
-        let old = try takeOffline(reason: reason)
+        // No instance after a reopen (or an earlier restore) failed: the file is still this
+        // process's, so it can be replaced without a drain. Otherwise the database must be open.
+        let old = try takeOfflineForReplace(reason: reason)
         // From here nothing else may reopen the file (a health check's recovery) until the swap ends.
-        setRestoring(true)
         defer { setRestoring(false) }
-        do {
-            try await old.drain()
-        } catch {
-            bringOnline(old)
-            throw error
+        if let old {
+            do {
+                try await old.drain()
+            } catch {
+                bringOnline(old)
+                throw error
+            }
+            try await closeOrStayOut(old, checkpoint: true)
         }
-        try await closeOrStayOut(old, checkpoint: true)
         let swap = FileSwap(path: settings.path)
         let instance: DatabaseInstance
         do {
@@ -42,6 +45,7 @@ extension ManagedDatabase {
             throw error
         } catch {
             logger.error("restore failed; putting the previous database back", metadata: ["duckling.error": .string(String(describing: error))])
+            await BlockingIO.runLogged(logger) { try swap.removeMovedInWithoutOld() }
             await reopen()
             throw error
         }
@@ -77,7 +81,7 @@ extension ManagedDatabase {
             try requireFile()
             try await BlockingIO.run { try self.open() }
         } catch {
-            markUnavailable("the restore failed and the database could not be reopened: \(error)")
+            markReopenFailed("the restore failed and the database could not be reopened: \(error)")
             logger.critical("the database could not be reopened", metadata: ["duckling.error": .string(String(describing: error))])
         }
     }

@@ -142,6 +142,25 @@ public final class ManagedDatabase: Sendable {
         }
     }
 
+    /// Takes the database out of service for a file replacement and marks the file as being
+    /// replaced, in one step: the instance, or nil when a failed reopen left none.
+    func takeOfflineForReplace(reason: String) throws -> DatabaseInstance? {
+        try state.withLock { state in
+            guard let instance = state.instance else {
+                guard state.reopenFailed, !state.restoring, !state.leaked else {
+                    throw DatabaseUnavailable(databaseID: settings.id, reason: state.unavailableReason ?? "not open", retryAfterSeconds: 5)
+                }
+                state.restoring = true
+                state.unavailableReason = reason
+                return nil
+            }
+            state.instance = nil
+            state.unavailableReason = reason
+            state.restoring = true
+            return instance
+        }
+    }
+
     func bringOnline(_ instance: DatabaseInstance) {
         let identity = FileIdentity(path: settings.path)
         state.withLock {

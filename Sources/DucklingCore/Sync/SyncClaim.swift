@@ -21,8 +21,15 @@ public final class SyncClaim: Sendable {
     let interrupter = Interrupter()
     private let state = Mutex(State())
 
+    /// Where a run is: waiting (for a slot, the write path), loading its staging tables, or
+    /// applying them in its final transaction.
+    public enum Phase: Sendable {
+        case waiting, loading, applying
+    }
+
     private struct State {
         var rows = 0
+        var phase = Phase.waiting
         var result: SyncRunResult?
         var waiters: [CheckedContinuation<SyncRunResult, Never>] = []
     }
@@ -39,6 +46,12 @@ public final class SyncClaim: Sendable {
 
     func report(rows: Int) {
         state.withLock { $0.rows = rows }
+    }
+
+    var phase: Phase { state.withLock { $0.phase } }
+
+    func enter(_ phase: Phase) {
+        state.withLock { $0.phase = phase }
     }
 
     /// Waits until the run ends.

@@ -332,7 +332,7 @@ public final class SyncEngine: Sendable {
         let run = SyncRun(
             runID: claim.runID, dataset: dataset, source: source, database: database, sources: sources, engine: engine,
             forceFull: full, previous: previous, interrupter: claim.interrupter, started: started, logger: logger,
-            progress: { claim.report(rows: $0) })
+            progress: { claim.report(rows: $0) }, phase: { claim.enter($0) })
         let outcome = try await run.execute()
         state.withLock { $0.persisted[dataset.name] = outcome.state }
         return SyncRunResult(
@@ -420,25 +420,28 @@ public final class SyncEngine: Sendable {
         }
     }
 
-    /// Cancels the running runs that moved no row over `patience` (stuck, say, behind a lock at
-    /// their source), checking again every `patience`; returns once none is left running, or when
-    /// the caller's task is cancelled. For a backup waiting for the write path: a sync that makes
-    /// progress keeps it; one that makes none is cancelled (it rolls back and runs again later).
+    /// Cancels the runs loading from their source (so holding the write path) that moved no row
+    /// over `patience` (stuck, say, behind a lock at the source), looking again every `patience`
+    /// until the caller's task is cancelled. For a backup waiting for the write path: a run that
+    /// moves rows, or is applying what it loaded, is waited for; one that moves none is cancelled
+    /// (it rolls back and runs again later).
     func cancelStalledRuns(patience: Duration) async {
         var seen: [ObjectIdentifier: Int] = [:]
         while !Task.isCancelled {
-            let running = state.withLock { Array($0.running.values) }.filter { $0.trigger != .cleanup && $0.trigger != .resetWatermark }
-            if running.isEmpty { return }
-            for claim in running {
+            let loading = state.withLock { Array($0.running.values) }.filter { $0.phase == .loading }
+            var next: [ObjectIdentifier: Int] = [:]
+            for claim in loading {
                 let id = ObjectIdentifier(claim)
-                if let before = seen[id], before == claim.progressRows {
+                let rows = claim.progressRows
+                if let before = seen[id], before == rows {
                     logger.warning("cancelling a sync that moved no row for \(patience) while a backup waits", metadata: [
                         "duckling.dataset": .string(claim.dataset), "duckling.run_id": .string(claim.runID),
                     ])
                     claim.cancel()
                 }
-                seen[id] = claim.progressRows
+                next[id] = rows
             }
+            seen = next
             guard (try? await Task.sleep(for: patience)) != nil else { return }
         }
     }

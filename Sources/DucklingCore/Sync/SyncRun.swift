@@ -21,6 +21,8 @@ struct SyncRun: Sendable {
     let started: Date
     let logger: Logger
     let progress: @Sendable (Int) -> Void
+    /// Told when the run starts loading (it holds the write path) and when it applies.
+    let phase: @Sendable (SyncClaim.Phase) -> Void
 
     /// A table of the copy: the dataset itself, or `{name}_dataset` / `{name}_results`.
     struct SubTable: Sendable {
@@ -110,6 +112,7 @@ struct SyncRun: Sendable {
     /// change only in the final transaction, and a failed run drops what it staged.
     private func write(coordinator: SourceSession, partitionSessions: SessionList) async throws -> Outcome {
         try await database.withSyncWriter { writer in
+            phase(.loading)
             // Connecting is a DuckDB call: made on the writer's thread, not the cooperative pool.
             let loaders = try await writer.run(interrupter: interrupter) { [database] _ in try database.loaderConnections() }
             let outcome: Result<Outcome, any Error>
@@ -141,6 +144,7 @@ struct SyncRun: Sendable {
 
     /// Applies the staged sub-tables and records the run, all in one transaction.
     private func apply(_ loads: [Load], writer: SerializedConnection) async throws -> Outcome {
+        phase(.applying)
         try await writer.run(interrupter: interrupter) { try $0.execute("BEGIN TRANSACTION") }
         var state = previous
         var rowsRead = 0
