@@ -16,9 +16,16 @@ public final class SerializedConnection: Sendable {
         init(_ connection: Connection) { self.connection = connection }
     }
 
-    public init(database: Database, label: String) throws {
+    /// Connects to `database`; `prepare` runs on the new connection first (say, `USE lake`).
+    public init(database: Database, label: String, prepare: ((Connection) throws -> Void)? = nil) throws {
         self.queue = SerialQueue(label: label)
         let connection = try database.connect()
+        do {
+            try prepare?(connection)
+        } catch {
+            connection.close()
+            throw error
+        }
         self.connectionID = try connection.connectionID
         self.box = Box(connection)
         self.label = label

@@ -12,6 +12,12 @@ public struct DucklingServices: Sendable {
     public let configuration: DucklingConfiguration
     public let registry: DatabaseRegistry
     public let queries: QueryService
+    /// The DuckLake lake, when enabled (it opens on first use).
+    public let lake: Lake?
+    /// The dataset buckets, when enabled.
+    public let datasets: DatasetStore?
+    /// Why the dataset store could not be set up, if it could not.
+    public let datasetsSetupError: String?
     public let syncScheduler: SyncScheduler
     /// Backups of each database, by database id.
     public let backups: [String: BackupService]
@@ -33,7 +39,22 @@ public struct DucklingServices: Sendable {
         let registry = DatabaseRegistry(configuration: configuration, logger: logger)
         self.configuration = configuration
         self.registry = registry
-        self.queries = QueryService(registry: registry, settings: configuration.query, logger: logger)
+        let lake = configuration.lake.enabled
+            ? Lake(settings: configuration.lake, engine: configuration.engine, memory: registry.memory, readers: configuration.query.maxConcurrent, logger: logger)
+            : nil
+        self.lake = lake
+        var datasets: DatasetStore?
+        var datasetsSetupError: String?
+        if configuration.lake.enabled {
+            do {
+                datasets = try DatasetStore(settings: configuration.lake, httpClient: S3Store.sharedClient, logger: logger)
+            } catch {
+                datasetsSetupError = String(describing: error)
+            }
+        }
+        self.datasets = datasets
+        self.datasetsSetupError = datasetsSetupError
+        self.queries = QueryService(registry: registry, lake: lake, settings: configuration.query, logger: logger)
         let engines = registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, logger: logger) }
         self.syncScheduler = SyncScheduler(engines: engines, logger: logger)
         var backups: [String: BackupService] = [:]
@@ -58,6 +79,14 @@ public struct DucklingServices: Sendable {
     }
 }
 
+extension DucklingServices {
+    /// Closes every database (checkpointed and released) and the lake.
+    public func closeAll() async {
+        await registry.closeAll()
+        await lake?.close()
+    }
+}
+
 /// Builds the Hummingbird application: routes, auth, error shape and metrics.
 public func buildApplication(
     _ services: DucklingServices,
@@ -78,6 +107,13 @@ public func buildApplication(
     StatisticsController(services: services).addRoutes(to: routes)
     ConfigController(services: services).addRoutes(to: routes)
     StoreController(scheduler: services.syncScheduler, queries: services.queries).addRoutes(to: routes)
+    if let lake = services.lake {
+        LakeController(lake: lake, queries: services.queries, datasets: services.datasets,
+                       maxBodyBytes: services.configuration.server.maxBodyBytes).addRoutes(to: routes)
+    }
+    if let datasets = services.datasets {
+        DatasetsController(datasets: datasets, maxUploadBytes: services.configuration.lake.maxAppendBytes).addRoutes(to: routes)
+    }
     BackupController(backups: services.backups, setupErrors: services.backupSetupErrors, registry: services.registry,
                      automation: services.automation).addRoutes(to: routes)
     return Application(

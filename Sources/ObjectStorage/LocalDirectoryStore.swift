@@ -47,8 +47,9 @@ public struct LocalDirectoryStore: ObjectStore {
         let source = try url(for: key)
         return try await BlockingIO.run {
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: source.path) else { return nil }
-            return ObjectInfo(key: key, size: (attributes[.size] as? NSNumber)?.int64Value ?? 0,
-                              lastModified: attributes[.modificationDate] as? Date)
+            let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            let modified = attributes[.modificationDate] as? Date
+            return ObjectInfo(key: key, size: size, lastModified: modified, etag: Self.etag(size: size, modified: modified))
         }
     }
 
@@ -69,10 +70,23 @@ public struct LocalDirectoryStore: ObjectStore {
             for (url, key) in try Self.files(under: root) {
                 let values = try url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey])
                 guard values.isRegularFile == true, key.hasPrefix(prefix), !FileCopy.isTemporary(url.lastPathComponent) else { continue }
-                objects.append(ObjectInfo(key: key, size: Int64(values.fileSize ?? 0), lastModified: values.contentModificationDate))
+                let size = Int64(values.fileSize ?? 0)
+                objects.append(ObjectInfo(key: key, size: size, lastModified: values.contentModificationDate,
+                                          etag: Self.etag(size: size, modified: values.contentModificationDate)))
             }
             return objects.sorted { $0.key < $1.key }
         }
+    }
+
+    /// A tag that changes when the file does: its size and modification time in microseconds.
+    static func etag(size: Int64, modified: Date?) -> String {
+        let micros = Int64(((modified?.timeIntervalSince1970 ?? 0) * 1_000_000).rounded())
+        return String(size, radix: 16) + "-" + String(micros, radix: 16)
+    }
+
+    /// The file holding `key`, for readers that serve it in place.
+    public func file(for key: String) throws -> URL {
+        try url(for: key)
     }
 
     /// Removes the temporary files of unfinished writes to keys under `prefix` that `matching` accepts.

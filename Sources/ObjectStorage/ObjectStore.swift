@@ -40,10 +40,13 @@ public struct ObjectInfo: Sendable, Equatable {
     public let key: String
     public let size: Int64
     public let lastModified: Date?
+    /// The store's entity tag (S3's ETag; for a local file, one made of its size and time).
+    public let etag: String?
 
-    public init(key: String, size: Int64, lastModified: Date?) {
+    public init(key: String, size: Int64, lastModified: Date?, etag: String? = nil) {
         self.key = key
         self.size = size
         self.lastModified = lastModified
+        self.etag = etag
     }
 }

@@ -44,6 +44,11 @@ public struct S3Store: ObjectStore {
 
     public var location: String { "s3://\(bucket)" }
 
+    /// `"abc"` → `abc` (S3 quotes its ETags).
+    static func unquoted(_ tag: String) -> String {
+        tag.count >= 2 && tag.hasPrefix("\"") && tag.hasSuffix("\"") ? String(tag.dropFirst().dropLast()) : tag
+    }
+
     // MARK: - Objects
 
     public func put(_ data: Data, at key: String) async throws {
@@ -67,7 +72,7 @@ public struct S3Store: ObjectStore {
                 let (response, _) = try await send(.HEAD, key: key)
                 let size = response.headers.first(name: "content-length").flatMap { Int64($0) } ?? 0
                 let modified = response.headers.first(name: "last-modified").flatMap(HTTPDate.parse)
-                return ObjectInfo(key: key, size: size, lastModified: modified)
+                return ObjectInfo(key: key, size: size, lastModified: modified, etag: response.headers.first(name: "etag").map(Self.unquoted))
             }
         } catch let error as ObjectStoreError where error.kind == .notFound {
             return nil
@@ -98,7 +103,8 @@ public struct S3Store: ObjectStore {
             for entry in XMLText.blocks("Contents", in: xml) {
                 guard let key = XMLText.value("Key", in: entry) else { continue }
                 objects.append(ObjectInfo(key: key, size: XMLText.value("Size", in: entry).flatMap { Int64($0) } ?? 0,
-                                          lastModified: XMLText.value("LastModified", in: entry).flatMap(HTTPDate.parseISO)))
+                                          lastModified: XMLText.value("LastModified", in: entry).flatMap(HTTPDate.parseISO),
+                                          etag: XMLText.value("ETag", in: entry).map(Self.unquoted)))
             }
             token = XMLText.value("IsTruncated", in: xml) == "true" ? XMLText.value("NextContinuationToken", in: xml) : nil
         } while token != nil

@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
         ])
         try await app.runService()
         // Every database is checkpointed and released before the process exits.
-        await services.registry.closeAll()
+        await services.closeAll()
         logger.notice("stopped")
     }
 }

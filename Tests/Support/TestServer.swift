@@ -76,13 +76,13 @@ public struct TestServer: Sendable {
                 try await client.shutdown()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
-                await services.registry.closeAll()
+                await services.closeAll()
                 return value
             } catch {
                 try? await client.shutdown()
                 await group.triggerGracefulShutdown()
                 try? await tasks.waitForAll()
-                await services.registry.closeAll()
+                await services.closeAll()
                 throw error
             }
         }
@@ -92,6 +92,12 @@ public struct TestServer: Sendable {
         public let status: Int
         public let headers: HTTPHeaders
         public let body: Data
+
+        public init(status: Int, headers: HTTPHeaders, body: Data) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
 
         public var text: String { String(decoding: body, as: UTF8.self) }
 

@@ -225,3 +225,35 @@ final class ConfigReader {
         return previous[b.count]
     }
 }
+
+extension ConfigReader {
+    /// An S3 location (`s3://bucket/prefix`) and how to reach it (`endpoint`, `region`, keys,
+    /// `path_style`) from `table`: shared by backups and the lake. Nil after reporting a problem.
+    func s3Connection(_ table: Table, bucketURL: String, at key: String) -> S3Settings? {
+        guard bucketURL.hasPrefix("s3://") else {
+            report(key, "expected s3://bucket/prefix, got '\(bucketURL)'")
+            return nil
+        }
+        let rest = bucketURL.dropFirst("s3://".count)
+        let bucket = String(rest.prefix { $0 != "/" })
+        let prefix = rest.dropFirst(bucket.count).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        guard Names.isValidBucket(bucket) else {
+            report(key, "'\(bucket)' is not a valid bucket name")
+            return nil
+        }
+        let region = string(table, "region") ?? "us-east-1"
+        var s3 = S3Settings(bucket: bucket, prefix: prefix, endpoint: string(table, "endpoint") ?? "https://s3.\(region).amazonaws.com")
+        if URL(string: s3.endpoint)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            report(table.path("endpoint"), "expected an http:// or https:// URL, got '\(s3.endpoint)'")
+        }
+        s3.region = region
+        s3.accessKey = secret(table, "access_key")
+        s3.secretKey = secret(table, "secret_key")
+        s3.sessionToken = secret(table, "session_token")
+        if let pathStyle = bool(table, "path_style") { s3.pathStyle = pathStyle }
+        if (s3.accessKey == nil) != (s3.secretKey == nil) {
+            report(table.path, "give both access_key and secret_key, or neither")
+        }
+        return s3
+    }
+}

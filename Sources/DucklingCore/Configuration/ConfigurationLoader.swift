@@ -40,7 +40,7 @@ public struct ConfigurationLoader: Sendable {
         let root = path.flatMap { readDocument(at: $0, reader: reader) }
         let fileDirectory = path.map { ($0 as NSString).deletingLastPathComponent } ?? workingDirectory
 
-        let top = reader.table(root, at: "", allowed: ["server", "duckdb", "query", "automation", "databases"])
+        let top = reader.table(root, at: "", allowed: ["server", "duckdb", "query", "automation", "databases", "lake"])
         var server = ServerSettings()
         var engine = EngineSettings()
         var query = QuerySettings()
@@ -113,14 +113,22 @@ public struct ConfigurationLoader: Sendable {
         let databases = DatabasesSection(reader: reader, fileDirectory: fileDirectory, dataDirectory: server.dataDirectory, home: environment["HOME"])
             .parse(top?["databases"], automation: automation, environment: environment)
 
-        let budget = MemoryBudget(engine: engine, databases: databases.count, sourceInstances: databases.filter { !$0.datasets.isEmpty }.count)
+        let lake = LakeSection(reader: reader, fileDirectory: fileDirectory, dataDirectory: server.dataDirectory, home: environment["HOME"])
+            .parse(top?["lake"], environment: environment)
+
+        if lake.enabled, databases.contains(where: { $0.id == Lake.databaseID }) {
+            reader.report("databases.\(Lake.databaseID)", "the id '\(Lake.databaseID)' names the lake in queries (?db=lake); choose another, or set lake.enabled: false")
+        }
+        let served = databases.count + (lake.enabled ? 1 : 0)
+        let budget = MemoryBudget(engine: engine, databases: served, sourceInstances: databases.filter { !$0.datasets.isEmpty }.count)
         if engine.memoryLimit.flatMap(MemorySize.bytes) != nil, !budget.isSufficient {
-            let needed = MemoryBudget.minimumTotal(databases: databases.count, sourceInstances: databases.filter { !$0.datasets.isEmpty }.count)
+            let needed = MemoryBudget.minimumTotal(databases: served, sourceInstances: databases.filter { !$0.datasets.isEmpty }.count)
             reader.report("duckdb.memory_limit", "is shared by every DuckDB instance and too small for \(databases.count) databases: at least \(needed >> 20)MiB")
         }
         let problems = reader.problems + environmentReader.problems
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
-        return DucklingConfiguration(server: server, engine: engine, query: query, automation: automation, databases: databases, file: path)
+        return DucklingConfiguration(server: server, engine: engine, query: query, automation: automation, databases: databases,
+                                     lake: lake, file: path)
     }
 
     private func readDocument(at path: String, reader: ConfigReader) -> Node? {

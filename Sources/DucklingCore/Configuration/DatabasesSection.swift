@@ -197,35 +197,12 @@ struct DatabasesSection {
             if table["bucket_url"] == nil { reader.report(table.path, "s3 needs a bucket_url such as s3://bucket/prefix") }
             return nil
         }
-        guard bucketURL.hasPrefix("s3://") else {
-            reader.report(table.path("bucket_url"), "expected s3://bucket/prefix, got '\(bucketURL)'")
-            return nil
-        }
-        let rest = bucketURL.dropFirst("s3://".count)
-        let bucket = String(rest.prefix { $0 != "/" })
-        let prefix = rest.dropFirst(bucket.count).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        guard Names.isValidBucket(bucket) else {
-            reader.report(table.path("bucket_url"), "'\(bucket)' is not a valid bucket name")
-            return nil
-        }
-        let region = reader.string(table, "region") ?? "us-east-1"
-        var s3 = S3Settings(bucket: bucket, prefix: prefix, endpoint: reader.string(table, "endpoint") ?? "https://s3.\(region).amazonaws.com")
-        if URL(string: s3.endpoint)?.scheme.map({ ["http", "https"].contains($0) }) != true {
-            reader.report(table.path("endpoint"), "expected an http:// or https:// URL, got '\(s3.endpoint)'")
-        }
-        s3.region = region
-        s3.accessKey = reader.secret(table, "access_key")
-        s3.secretKey = reader.secret(table, "secret_key")
-        s3.sessionToken = reader.secret(table, "session_token")
-        if let pathStyle = reader.bool(table, "path_style") { s3.pathStyle = pathStyle }
+        guard var s3 = reader.s3Connection(table, bucketURL: bucketURL, at: table.path("bucket_url")) else { return nil }
         if let encryption = reader.choice(table, "encryption", as: S3Settings.Encryption.self) { s3.encryption = encryption }
         s3.encryptionKey = reader.secret(table, "encryption_key") ?? environment["DUCKLING_BACKUP_KEY"].flatMap { $0.isEmpty ? nil : Secret($0) }
         s3.passphrase = reader.secret(table, "passphrase") ?? environment["DUCKLING_BACKUP_PASSPHRASE"].flatMap { $0.isEmpty ? nil : Secret($0) }
         if let seconds = reader.interval(table, "interval_hours", unit: 3600, in: 1...AutomationKeys.year) { s3.intervalSeconds = seconds }
         if let keep = reader.int(table, "keep_last", in: 1...10_000) { s3.keepLast = keep }
-        if (s3.accessKey == nil) != (s3.secretKey == nil) {
-            reader.report(table.path, "give both access_key and secret_key, or neither")
-        }
         if s3.encryption == .clientAES256 {
             if let key = s3.encryptionKey {
                 if Data(base64Encoded: key.value)?.count != 32 {

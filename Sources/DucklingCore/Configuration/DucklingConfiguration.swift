@@ -7,13 +7,16 @@ public struct DucklingConfiguration: Sendable {
     public var automation: AutomationSettings
     /// The databases by id, `default` always among them, in the order they were configured.
     public var databases: [DatabaseSettings]
+    /// The DuckLake lake and the dataset buckets.
+    public var lake: LakeSettings
     /// The file the configuration came from, if any.
     public var file: String?
 
     public init(
         server: ServerSettings, engine: EngineSettings, query: QuerySettings,
-        automation: AutomationSettings, databases: [DatabaseSettings], file: String?
+        automation: AutomationSettings, databases: [DatabaseSettings], lake: LakeSettings, file: String?
     ) {
+        self.lake = lake
         self.server = server
         self.engine = engine
         self.query = query

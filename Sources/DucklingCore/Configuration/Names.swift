@@ -22,8 +22,19 @@ public enum Names {
         !name.isEmpty && name.count <= 255 && !name.unicodeScalars.contains { $0.value < 0x20 }
     }
 
-    /// An S3 bucket name (3–63 lower-case letters, digits, `.` and `-`).
+    /// A bucket name by S3's rules: 3–63 lower-case letters, digits, `.` and `-`; starting and ending
+    /// with a letter or digit; no `..`, `.-` or `-.`; not an IP address; none of S3's reserved
+    /// prefixes (`xn--`, `sthree-`, `amzn-s3-demo-`) or suffixes (`-s3alias`, `--ol-s3`, `.mrap`, `--x-s3`).
     public static func isValidBucket(_ name: String) -> Bool {
-        (3...63).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "." || $0 == "-") }
+        guard (3...63).contains(name.count),
+              name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "." || $0 == "-") }),
+              let first = name.first, let last = name.last,
+              first.isLetter || first.isNumber, last.isLetter || last.isNumber,
+              !name.contains(".."), !name.contains(".-"), !name.contains("-.") else { return false }
+        let parts = name.split(separator: ".")
+        if parts.count == 4 && parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) { return false }
+        if ["xn--", "sthree-", "amzn-s3-demo-"].contains(where: name.hasPrefix) { return false }
+        if ["-s3alias", "--ol-s3", ".mrap", "--x-s3"].contains(where: name.hasSuffix) { return false }
+        return true
     }
 }

@@ -9,9 +9,9 @@ final class ConnectionPool: Sendable {
     /// The interrupters of the work holding connections, so a drain that runs out of patience can stop it.
     private let holders = Mutex<(next: UInt64, interrupters: [UInt64: Interrupter])>((0, [:]))
 
-    init(database: Database, size: Int, label: String) throws {
+    init(database: Database, size: Int, label: String, prepare: ((Connection) throws -> Void)? = nil) throws {
         self.semaphore = AsyncSemaphore(permits: size)
-        self.idle = Mutex(try (0..<size).map { try SerializedConnection(database: database, label: "\(label).\($0)") })
+        self.idle = Mutex(try (0..<size).map { try SerializedConnection(database: database, label: "\(label).\($0)", prepare: prepare) })
     }
 
     /// Takes a connection, waiting if all are busy. With `queueLimit`, throws

@@ -43,7 +43,8 @@ public struct MemoryBudget: Sendable, Equatable {
     public var isSufficient: Bool { sourceBytes >= Self.minimumBytes }
 
     public init(configuration: DucklingConfiguration, physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) {
-        self.init(engine: configuration.engine, databases: configuration.databases.count,
+        // The lake's instance is served like a database.
+        self.init(engine: configuration.engine, databases: configuration.databases.count + (configuration.lake.enabled ? 1 : 0),
                   sourceInstances: configuration.databases.filter { !$0.datasets.isEmpty }.count, physicalMemory: physicalMemory)
     }
 

@@ -11,17 +11,21 @@ public final class QueryService: Sendable {
     /// Each database's circuit breaker, by id.
     public let breakers: [String: CircuitBreaker]
     private let registry: DatabaseRegistry
+    /// The lake, queried as the database `lake`.
+    private let lake: Lake?
     private let settings: QuerySettings
     private let logger: Logger
 
     /// Queries are counted and timed in ``statistics`` (which `/metrics` reads when scraped).
-    public init(registry: DatabaseRegistry, settings: QuerySettings, logger: Logger) {
+    public init(registry: DatabaseRegistry, lake: Lake? = nil, settings: QuerySettings, logger: Logger) {
         self.registry = registry
+        self.lake = lake
         self.settings = settings
         self.logger = logger
         self.statistics = QueryStatistics(slowThresholdMilliseconds: settings.slowQueryMilliseconds, enabled: settings.statistics)
-        self.breakers = Dictionary(uniqueKeysWithValues: registry.databases.map {
-            ($0.id, CircuitBreaker(threshold: settings.breakerFailures, cooldown: .seconds(settings.breakerCooldownSeconds)))
+        let ids = registry.databases.map(\.id) + (lake == nil ? [] : [Lake.databaseID])
+        self.breakers = Dictionary(uniqueKeysWithValues: ids.map {
+            ($0, CircuitBreaker(threshold: settings.breakerFailures, cooldown: .seconds(settings.breakerCooldownSeconds)))
         })
     }
 
@@ -35,9 +39,7 @@ public final class QueryService: Sendable {
     ) async throws -> QueryStream {
         let started = ContinuousClock.now
         // An unknown id is refused before anything is recorded: no statistics or metric series for it.
-        guard let database = registry.database(databaseID) else {
-            throw QueryError(.notFound, code: "database_not_found", message: "no database with id '\(databaseID)'")
-        }
+        let database = try target(databaseID)
         let breaker = breakers[databaseID]
         let admission: CircuitBreaker.Admission
         do {
@@ -87,6 +89,17 @@ public final class QueryService: Sendable {
             record(failure.outcome, 0)
             throw failure
         }
+    }
+
+    private func target(_ id: String) throws -> any ReadTarget {
+        if let database = registry.database(id) { return database }
+        if id == Lake.databaseID, let lake { return lake }
+        throw QueryError(.notFound, code: "database_not_found", message: "no database with id '\(id)'")
+    }
+
+    /// The ids caller SQL can be run against: every database, and the lake when there is one.
+    public var queryableIDs: Set<String> {
+        Set(registry.databases.map(\.id) + (lake == nil ? [] : [Lake.databaseID]))
     }
 
     /// The columns of a table or view of `database`, read by preparing a query over it.

@@ -32,6 +32,10 @@ struct ReadOnlyGate: Sendable {
         "pragma_table_info", "pragma_show", "pragma_database_size", "pragma_storage_info", "pragma_metadata_info",
         "pragma_version", "pragma_platform", "pragma_collations", "pragma_user_agent",
         "icu_calendar_names", "pg_timezone_names",
+        // DuckLake's read-only views of the lake (they exist only where a lake is attached).
+        "snapshots", "table_changes", "table_insertions", "table_deletions", "current_snapshot",
+        "ducklake_snapshots", "ducklake_table_changes", "ducklake_table_insertions", "ducklake_table_deletions",
+        "ducklake_table_info", "ducklake_current_snapshot",
     ]
 
     /// Functions refused although they are not table functions: they change session or engine
@@ -51,10 +55,14 @@ struct ReadOnlyGate: Sendable {
     /// Built-in views (`duckdb_logs`, `pg_settings`, …) whose definitions call something refused,
     /// learned from the instance: reading them would call it.
     let deniedViews: Set<String>
+    /// Catalogs caller SQL may not name, by prefix (the lake's metadata catalog, which may be a
+    /// PostgreSQL database with much else in it).
+    let deniedCatalogPrefixes: [String]
 
     /// Learns the refused built-in views from `connection`'s instance: a view is allowed when its
     /// definition passes the gate, views it reads included.
-    init(learningFrom connection: Connection) throws {
+    init(learningFrom connection: Connection, deniedCatalogPrefixes: [String] = []) throws {
+        self.deniedCatalogPrefixes = deniedCatalogPrefixes
         let rows = try connection.query("SELECT view_name, sql FROM duckdb_views() WHERE internal").rows()
         var definitions: [String: String] = [:]
         for row in rows {
@@ -151,6 +159,12 @@ struct ReadOnlyGate: Sendable {
                              message: "\(SQLText.firstKeyword(sql) ?? "this") statements are not allowed: the query API only runs read queries (SELECT)")
         }
         if let violation = Self.violation(in: tree, deniedViews: deniedViews) { throw violation }
+        if let relation = tree.relations.first(where: { relation in
+            relation.contains { part in deniedCatalogPrefixes.contains { part.hasPrefix($0) } }
+        }) {
+            throw QueryError(.forbidden, code: "permission_denied",
+                             message: "'\(relation.joined(separator: "."))' is the lake's catalog: the query API reads the lake's tables only")
+        }
         var statement = try statements.prepare(at: 0)
         guard statement.statementType == .select else {
             throw QueryError(.forbidden, code: "read_only",

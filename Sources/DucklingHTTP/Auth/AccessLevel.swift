@@ -14,6 +14,8 @@ public enum AccessLevel: String, Sendable, CaseIterable {
 /// Whether a route works on one database (`?db=ID`, default `default`) or on the server.
 public enum RouteScope: String, Sendable {
     case database, server
+    /// The lake's tables and the dataset buckets: any key but one for another database.
+    case lake
 }
 
 extension Principal {

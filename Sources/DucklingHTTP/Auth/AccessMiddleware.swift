@@ -37,6 +37,14 @@ struct AccessMiddleware: RouterMiddleware {
             guard principal.may(level, database: nil) else {
                 throw APIError.forbidden("this endpoint needs the server's admin key")
             }
+        case .lake:
+            if let own = principal.database, own != DucklingCore.Lake.databaseID {
+                throw APIError.forbidden("this key may not use the lake")
+            }
+            guard principal.may(level, database: DucklingCore.Lake.databaseID) else {
+                throw APIError.forbidden("this key may not change the lake")
+            }
+            context.databaseID = DucklingCore.Lake.databaseID
         case .database:
             let database = request.uri.queryParameters.get("db") ?? "default"
             // A key for one database learns nothing about others, not even whether they exist.

@@ -10,7 +10,8 @@ struct QueryController {
     let maxBodyBytes: Int
 
     func addRoutes(to routes: RouteTable) {
-        routes.group("/api/query", .read).post { request, context in
+        // `?db=lake` queries the lake.
+        routes.group("/api/query", .read, extraDatabases: queries.queryableIDs).post { request, context in
             try await query(request, context: context)
         }
     }
@@ -18,6 +19,12 @@ struct QueryController {
     private func query(_ request: Request, context: DucklingRequestContext) async throws -> Response {
         let databaseID = try context.database()
         let queryRequest = try await RequestBodyReader.decode(QueryRequestBody.self, from: request, context: context, limit: maxBodyBytes).queryRequest
+        return try await Self.run(queryRequest, database: databaseID, request: request, context: context, queries: queries)
+    }
+
+    /// Runs a query and streams its result in the format `Accept` asks for; a client that leaves stops it.
+    static func run(_ queryRequest: QueryRequest, database databaseID: String, request: Request, context: DucklingRequestContext,
+                    queries: QueryService) async throws -> Response {
         let format = ResultFormat.negotiate(accept: request.headers[.accept])
         let interrupter = Interrupter()
         let watch = ClientWatch(interrupter, channel: context.channel)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ObjectStorage
 
 /// Reads a bounded JSON request body into a Decodable type, with the API's errors.
 ///
@@ -43,6 +44,47 @@ enum RequestBodyReader {
         return buffer
     }
 
+    /// Streams the whole body into a new file at `file`, at most `limit` bytes, holding no more
+    /// than about a megabyte in memory; returns the number of bytes written. Over the limit (by
+    /// `Content-Length` or as it arrives) the file is removed and the answer is 413.
+    static func write(_ request: Request, to file: URL, context: DucklingRequestContext, limit: Int64) async throws -> Int64 {
+        var iterator = request.body.makeAsyncIterator()
+        if let length = request.headers[.contentLength].flatMap(Int64.init), length > limit {
+            if request.headers[.expect]?.lowercased() != "100-continue" {
+                await drain(&iterator, channel: context.channel)
+            }
+            throw tooLarge(limit)
+        }
+        let path = file.path
+        let descriptor = try await BlockingIO.run { try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600) }
+        var written: Int64 = 0
+        var pending = ByteBuffer()
+        func flush() async throws {
+            guard pending.readableBytes > 0 else { return }
+            let bytes = pending
+            pending = ByteBuffer()
+            try await BlockingIO.run { try bytes.withUnsafeReadableBytes { try descriptor.writeAll($0) } }
+        }
+        do {
+            while let part = try await iterator.next() {
+                written += Int64(part.readableBytes)
+                guard written <= limit else {
+                    await drain(&iterator, channel: context.channel)
+                    throw tooLarge(limit)
+                }
+                pending.writeImmutableBuffer(part)
+                if pending.readableBytes >= 1 << 20 { try await flush() }
+            }
+            try await flush()
+            descriptor.close()
+            return written
+        } catch {
+            descriptor.close()
+            try? FileManager.default.removeItem(at: file)
+            throw error
+        }
+    }
+
     /// Reads and discards what is left of the body. Past ``drainLimit`` or ``drainTime`` the
     /// connection is closed shortly after the answer has gone out, so nobody can keep it busy.
     private static func drain(_ iterator: inout RequestBody.AsyncIterator, channel: any Channel) async {
@@ -66,7 +108,7 @@ enum RequestBodyReader {
         }
     }
 
-    private static func tooLarge(_ limit: Int) -> APIError {
+    private static func tooLarge(_ limit: some BinaryInteger) -> APIError {
         APIError(.contentTooLarge, code: "body_too_large", message: "the request body is larger than \(limit) bytes",
                  headers: [.connection: "close"])
     }

@@ -27,15 +27,18 @@ struct QueryRequestBody: Decodable {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "params must be an array or an object")
             }
         }
+
+        static func values(_ params: Parameters?) -> QueryRequest.Parameters {
+            switch params {
+            case nil: .none
+            case .positional(let values): .positional(values.map(\.value))
+            case .named(let values): .named(values.mapValues(\.value))
+            }
+        }
     }
 
     var queryRequest: QueryRequest {
-        let parameters: QueryRequest.Parameters = switch params {
-        case nil: .none
-        case .positional(let values): .positional(values.map(\.value))
-        case .named(let values): .named(values.mapValues(\.value))
-        }
-        return QueryRequest(sql: sql, parameters: parameters, timeoutMilliseconds: timeoutMilliseconds)
+        QueryRequest(sql: sql, parameters: Parameters.values(params), timeoutMilliseconds: timeoutMilliseconds)
     }
 }
 

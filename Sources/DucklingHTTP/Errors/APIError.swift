@@ -9,13 +9,17 @@ public struct APIError: HTTPResponseError, Sendable {
     public var headers: HTTPFields
     /// The id of the run in the way, for a 409 about a running sync.
     public var runID: String?
+    /// The snapshot a lake write lost to, for a 409 `lake_conflict`.
+    public var snapshotID: Int64?
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:], runID: String? = nil) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:], runID: String? = nil,
+                snapshotID: Int64? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
         self.runID = runID
+        self.snapshotID = snapshotID
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -24,7 +28,7 @@ public struct APIError: HTTPResponseError, Sendable {
         headers[.cacheControl] = "no-store"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let body = try encoder.encode(ErrorBody(error: .init(code: code, message: message, runID: runID)))
+        let body = try encoder.encode(ErrorBody(error: .init(code: code, message: message, runID: runID, snapshotID: snapshotID)))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -33,10 +37,12 @@ public struct APIError: HTTPResponseError, Sendable {
             let code: String
             let message: String
             let runID: String?
+            let snapshotID: Int64?
 
             enum CodingKeys: String, CodingKey {
                 case code, message
                 case runID = "run_id"
+                case snapshotID = "snapshot_id"
             }
         }
 

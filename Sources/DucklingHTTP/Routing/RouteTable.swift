@@ -31,9 +31,10 @@ struct RouteTable {
     let databases: Set<String>
     let list: RouteList
 
-    func group(_ path: String = "", _ access: AccessLevel, scope: RouteScope = .database) -> AccessRouteGroup {
+    /// `extraDatabases` are further ids `?db=` may name on these routes (the lake, for queries).
+    func group(_ path: String = "", _ access: AccessLevel, scope: RouteScope = .database, extraDatabases: Set<String> = []) -> AccessRouteGroup {
         let group = router.group(RouterPath(path))
-            .add(middleware: AccessMiddleware(level: access, scope: scope, authenticator: authenticator, databases: databases))
+            .add(middleware: AccessMiddleware(level: access, scope: scope, authenticator: authenticator, databases: databases.union(extraDatabases)))
         return AccessRouteGroup(group: group, prefix: path, access: access, scope: scope, list: list)
     }
 }
@@ -51,6 +52,26 @@ struct AccessRouteGroup {
     @discardableResult
     func get(_ path: String = "", use handler: @escaping Handler<some ResponseGenerator>) -> Self {
         on(.get, path, use: handler)
+    }
+
+    @discardableResult
+    func put(_ path: String = "", use handler: @escaping Handler<some ResponseGenerator>) -> Self {
+        on(.put, path, use: handler)
+    }
+
+    @discardableResult
+    func patch(_ path: String = "", use handler: @escaping Handler<some ResponseGenerator>) -> Self {
+        on(.patch, path, use: handler)
+    }
+
+    @discardableResult
+    func delete(_ path: String = "", use handler: @escaping Handler<some ResponseGenerator>) -> Self {
+        on(.delete, path, use: handler)
+    }
+
+    @discardableResult
+    func head(_ path: String = "", use handler: @escaping Handler<some ResponseGenerator>) -> Self {
+        on(.head, path, use: handler)
     }
 
     @discardableResult

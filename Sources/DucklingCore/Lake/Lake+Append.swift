@@ -1,0 +1,77 @@
+import DuckDBKit
+public import Foundation
+
+extension Lake {
+    /// Appends the rows of `file` (a JSON array, NDJSON, CSV with a header, or Parquet) to `name`
+    /// in one transaction: one snapshot, all rows or none. Columns are matched by name; columns the
+    /// file lacks are NULL. A row DuckDB cannot read fails the append with DuckDB's message, which
+    /// names the line; the file's path never appears in it.
+    public func append(_ name: String, file: URL, format: AppendFormat, author: String, source: String = "the request body") async throws -> AppendResult {
+        let table = try Self.tableSQL(name)
+        let path = file.path
+        return try await write(replacing: [path: source]) { connection in
+            try connection.execute("BEGIN TRANSACTION")
+            guard try Self.exists(name, on: connection) else { throw LakeError.tableNotFound(name) }
+            let columns = try Self.columnTypes(of: name, on: connection)
+            let reader = Self.reader(of: path, format: format, columns: columns)
+            let inserted = try connection.query("INSERT INTO \(table) BY NAME SELECT * FROM \(reader)").scalar()?.int64 ?? 0
+            let snapshot = try Self.commit(on: connection, author: author, message: "append \(inserted) rows (\(format.rawValue))")
+            return AppendResult(table: name, rows: inserted, snapshotID: snapshot)
+        }
+    }
+
+    /// The table's columns and their types, in order.
+    static func columnTypes(of name: String, on connection: Connection) throws -> [(String, String)] {
+        try connection.query("""
+            SELECT column_name, data_type FROM duckdb_columns()
+            WHERE database_name = 'lake' AND schema_name = 'main' AND table_name = $1 ORDER BY column_index
+            """, [.varchar(name)]).rows().compactMap { row in
+            guard let column = row[0].text, let type = row[1].text else { return nil }
+            return (column, type)
+        }
+    }
+
+    /// The table function that reads `path` with the table's types.
+    static func reader(of path: String, format: AppendFormat, columns: [(String, String)]) -> String {
+        let types = "{" + columns.map { "\(SQL.literal($0.0)): \(SQL.literal($0.1))" }.joined(separator: ", ") + "}"
+        let file = SQL.literal(path)
+        switch format {
+        case .csv:
+            return "read_csv(\(file), header = true, strict_mode = true, types = \(types))"
+        case .json:
+            return "read_json(\(file), format = 'array', columns = \(types))"
+        case .ndjson:
+            return "read_json(\(file), format = 'newline_delimited', columns = \(types))"
+        case .parquet:
+            return "read_parquet(\(file))"
+        }
+    }
+}
+
+extension Lake {
+    /// Deletes the rows matching `filter` (a SQL boolean expression) in one snapshot. The filter is
+    /// first checked by the read-only gate as `SELECT * FROM t WHERE (filter)`, so it can call
+    /// nothing caller SQL could not; returns the rows deleted and the snapshot.
+    public func deleteRows(_ name: String, filter: String, author: String) async throws -> AppendResult {
+        let select = try LakeQuery.select(table: name, columns: nil, filter: filter, orderBy: nil, limit: nil, version: .current)
+        let table = try Self.tableSQL(name)
+        let lease = try await leaseReader(queueLimit: nil, interrupter: nil)
+        do {
+            try await lease.connection.run { [gate = lease.gate] duckdb in _ = try gate.prepare(select, on: duckdb) }
+            lease.release()
+        } catch let error as QueryError {
+            lease.release()
+            throw LakeError(error.category == .forbidden ? .forbidden : .invalidRequest, code: error.code, message: error.message)
+        } catch {
+            lease.release()
+            throw LakeError.from(error, redactor: redactor)
+        }
+        return try await write { connection in
+            try connection.execute("BEGIN TRANSACTION")
+            guard try Self.exists(name, on: connection) else { throw LakeError.tableNotFound(name) }
+            let deleted = try connection.query("DELETE FROM \(table) WHERE (\(filter))").scalar()?.int64 ?? 0
+            let snapshot = try Self.commit(on: connection, author: author, message: "delete \(deleted) rows")
+            return AppendResult(table: name, rows: deleted, snapshotID: snapshot)
+        }
+    }
+}
