@@ -33,7 +33,9 @@ import Testing
             case (_, .public): nil
             case (.nobody, _): 401
             case (.admin, _): nil
-            case (.otherDatabase, _): route.scope == .database || route.access == .admin ? 403 : nil
+            case (.otherDatabase, _): route.scope == .database || route.scope == .lake || route.access == .admin ? 403 : nil
+            // A key for one database is for that database only: not for the lake.
+            case (.thisDatabase, _) where route.scope == .lake: 403
             case (.readOnly, .read), (.thisDatabase, .read), (.thisDatabase, .write): nil
             case (.readOnly, _), (.thisDatabase, .admin): 403
             }

@@ -1,3 +1,5 @@
+import DuckDBKit
+@testable import DucklingCore
 import DucklingTestSupport
 import Foundation
 import Testing
@@ -116,6 +118,178 @@ import Testing
             #expect(inserts.sorted() == Array(20..<50))
             #expect(deletes.sorted() == Array(0..<5))
             #expect(changes.count == 35)
+        }
+    }
+}
+
+extension LakeTableTests {
+    @Test(arguments: LakeVariant.allCases)
+    func schemaChangesRewriteNoFileAndOldSnapshotsKeepTheirSchema(variant: LakeVariant) async throws {
+        try await TestServer.run(yaml: try await variant.yaml()) { server in
+            let lake = try #require(server.services.lake)
+            _ = try await server.json(.POST, "/tables", ["name": "people", "columns": [["name": "id", "type": "INTEGER"], ["name": "name", "type": "VARCHAR"], ["name": "age", "type": "INTEGER"]]])
+            let append = try await server.json(.PUT, "/tables/people", (0..<100).map { ["id": $0, "name": "p\($0)", "age": 20 + $0 % 50] })
+            let before = try #require((try append.json["append"] as? [String: Any])?["snapshot_id"] as? Int)
+            let files = try await lake.dataFiles(of: "people")
+            #expect(!files.isEmpty)
+
+            let changes: [[String: Any]] = [
+                ["op": "add_column", "column": "email", "type": "VARCHAR"],
+                ["op": "rename_column", "column": "name", "to": "full_name"],
+                ["op": "drop_column", "column": "age"],
+                ["op": "set_type", "column": "id", "type": "BIGINT"],
+            ]
+            let altered = try await server.json(.PATCH, "/tables/people", ["changes": changes])
+            #expect(altered.status == 200, "\(altered.text)")
+            let columns = ((try altered.json["table"] as? [String: Any])?["columns"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? "") \($0["type"] ?? "")" }
+            #expect(columns == ["id BIGINT", "full_name VARCHAR", "email VARCHAR"])
+            #expect(try await lake.dataFiles(of: "people") == files, "no data file is rewritten")
+
+            // The new schema reads the old rows; the old snapshot reads with its own columns.
+            let now = try await server.json(.POST, "/tables/people/query", ["columns": ["id", "full_name", "email"], "order_by": ["id"], "limit": 1])
+            let row = try #require((try now.json["rows"] as? [[Any]])?.first)
+            #expect(row.count == 3 && row[1] as? String == "p0" && row[2] is NSNull, "\(now.text)")
+            let old = try await server.json(.POST, "/tables/people/query?snapshot=\(before)", ["columns": ["id", "name", "age"], "order_by": ["id"], "limit": 1])
+            #expect(old.status == 200, "\(old.text)")
+            let oldColumns = (try old.json["columns"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+            #expect(oldColumns == ["id", "name", "age"])
+            #expect(try await server.lakeRows("SELECT age FROM people AT (VERSION => \(before)) WHERE id = 3").first?.first as? Int == 23)
+
+            // Narrowing is refused, and changes nothing.
+            let narrowed = try await server.json(.PATCH, "/tables/people", ["changes": [["op": "set_type", "column": "id", "type": "INTEGER"]]])
+            #expect(narrowed.status == 400, "\(narrowed.text)")
+            #expect(((try await server.lakeTable("people"))["columns"] as? [[String: Any]])?.first?["type"] as? String == "BIGINT")
+        }
+    }
+
+    @Test(arguments: LakeVariant.allCases)
+    func maintenanceAfterManyOneRowAppendsLeavesFewerFilesTheSameRowsAndExpiresOldSnapshots(variant: LakeVariant) async throws {
+        let extra = "  data_inlining_row_limit: 0\n  snapshot_max_age: 1s\n"
+        try await TestServer.run(yaml: try await variant.yaml(extra: extra)) { server in
+            let lake = try #require(server.services.lake)
+            _ = try await server.json(.POST, "/tables", ["name": "ticks", "columns": [["name": "id", "type": "INTEGER"], ["name": "v", "type": "VARCHAR"]]])
+            var firstSnapshot = 0
+            for id in 0..<200 {
+                let reply = try await server.json(.PUT, "/tables/ticks", [["id": id, "v": "tick \(id)"]])
+                #expect(reply.status == 200, "\(reply.text)")
+                if id == 0 { firstSnapshot = (try reply.json["append"] as? [String: Any])?["snapshot_id"] as? Int ?? 0 }
+            }
+            let filesBefore = try await lake.dataFiles(of: "ticks").count
+            #expect(filesBefore == 200, "one file per append with inlining off")
+            let rowsBefore = try await server.lakeRows("SELECT id, v FROM ticks ORDER BY id").map { "\($0)" }
+            try await Task.sleep(for: .milliseconds(1100))
+
+            let reply = try await server.request(.POST, "/tables/ticks/maintenance")
+            #expect(reply.status == 200, "\(reply.text)")
+            let report = try #require(try reply.json["maintenance"] as? [String: Any])
+            let before = report["before"] as? [String: Any], after = report["after"] as? [String: Any]
+            #expect(before?["files"] as? Int == 200, "\(report)")
+            #expect((after?["files"] as? Int ?? 200) < 200, "\(report)")
+            #expect((report["snapshots_expired"] as? Int ?? 0) > 0, "\(report)")
+            let filesAfter = try await lake.dataFiles(of: "ticks").count
+            #expect(filesAfter < filesBefore)
+            #expect(try await server.lakeRows("SELECT id, v FROM ticks ORDER BY id").map { "\($0)" } == rowsBefore)
+
+            // The first append's snapshot is gone; the current one stays readable.
+            let old = try await server.query("SELECT count(*) FROM ticks AT (VERSION => \(firstSnapshot))", db: "lake")
+            #expect(old.status == 400, "\(old.text)")
+            let snapshots = try #require(try (try await server.request(.GET, "/tables/ticks/snapshots")).json["snapshots"] as? [[String: Any]])
+            #expect(!snapshots.contains { $0["id"] as? Int == firstSnapshot })
+            #expect(try await server.lakeRows("SELECT count(*)::INTEGER FROM ticks").first?.first as? Int == 200)
+        }
+    }
+
+    @Test func badNamesTypesQueriesAndBodiesAreRefusedAndChangeNothing() async throws {
+        try await TestServer.run(yaml: "lake:\n  max_append_bytes: 2048\n") { server in
+            _ = try await server.json(.POST, "/tables", ["name": "kept", "columns": [["name": "id", "type": "INTEGER"]]])
+            _ = try await server.json(.PUT, "/tables/kept", [["id": 1], ["id": 2]])
+            let snapshot = try await server.lakeTable("kept")["snapshot_id"] as? Int
+
+            for name in ["bad\"name", "has space", String(repeating: "x", count: 200), "semi;colon", "1starts_with_digit", ""] {
+                let reply = try await server.json(.POST, "/tables", ["name": name, "columns": [["name": "id", "type": "INTEGER"]]])
+                #expect(reply.status == 400 && reply.errorCode == "invalid_name", "\(name): \(reply.text)")
+            }
+            for type in ["NOTATYPE", "INTEGER); DROP TABLE kept; --", "ENUM('a', 'b')", "BIT", "UNION(a INTEGER, b VARCHAR)", "INTEGER[3]", "VARCHAR(("] {
+                let reply = try await server.json(.POST, "/tables", ["name": "typed", "columns": [["name": "c", "type": type]]])
+                #expect(reply.status == 400 && reply.errorCode == "invalid_type", "\(type): \(reply.text)")
+            }
+            let duplicate = try await server.json(.POST, "/tables", ["name": "kept", "columns": [["name": "id", "type": "INTEGER"]]])
+            #expect(duplicate.status == 409 && duplicate.errorCode == "table_exists", "\(duplicate.text)")
+
+            // Tables that do not exist.
+            #expect(try await server.json(.POST, "/tables/missing/query", ["limit": 1]).status == 404)
+            #expect(try await server.request(.GET, "/tables/missing").status == 404)
+            #expect(try await server.json(.PUT, "/tables/missing", [["id": 1]]).status == 404)
+            #expect(try await server.request(.DELETE, "/tables/missing").status == 404)
+
+            // Caller SQL reaches the lake's tables and nothing else.
+            let dataPath = server.dataDirectory + "/lake/files"
+            let refused = [
+                "SELECT * FROM read_parquet('\(dataPath)/**/*.parquet')", "SELECT * FROM glob('\(dataPath)/**')",
+                "SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM '\(dataPath)/main/kept/x.parquet'",
+                "ATTACH '/tmp/other.duckdb' AS other", "SET threads = 1", "INSTALL spatial", "LOAD spatial",
+                "INSERT INTO kept VALUES (3)", "COPY kept TO '/tmp/out.csv'", "DELETE FROM kept", "DROP TABLE kept",
+                "CREATE SECRET s (TYPE s3)", "SELECT * FROM duckdb_secrets()", "SELECT * FROM ducklake_list_files('lake', 'kept')",
+                "SELECT * FROM __ducklake_metadata_lake.ducklake_data_file", "SELECT * FROM __ducklake_metadata_lake.main.ducklake_snapshot",
+                "CALL ducklake_expire_snapshots('lake', older_than => now())", "SELECT * FROM ducklake_cleanup_old_files('lake')",
+                "SELECT * FROM query('SELECT 1')", "SELECT 1; SELECT 2",
+            ]
+            for sql in refused {
+                let viaQuery = try await server.query(sql, db: "lake")
+                #expect([400, 403].contains(viaQuery.status), "\(sql): \(viaQuery.text)")
+                let viaTable = try await server.json(.POST, "/tables/kept/query", ["sql": sql])
+                #expect([400, 403].contains(viaTable.status), "\(sql): \(viaTable.text)")
+            }
+            let filter = try await server.json(.POST, "/tables/kept/query", ["filter": "id IN (SELECT 1 FROM read_csv('/etc/passwd'))"])
+            #expect(filter.status == 403, "\(filter.text)")
+            let deleteFilter = try await server.json(.POST, "/tables/kept/delete", ["filter": "id IN (SELECT 1 FROM read_csv('/etc/passwd'))"])
+            #expect(deleteFilter.status == 403, "\(deleteFilter.text)")
+
+            // A body over the append limit: 413, nothing appended.
+            let big = Data(("id\n" + (0..<1000).map(String.init).joined(separator: "\n")).utf8)
+            let tooLarge = try await server.send(.PUT, "/tables/kept", contentType: "text/csv", data: big)
+            #expect(tooLarge.status == 413, "\(tooLarge.text)")
+            let unsupported = try await server.send(.PUT, "/tables/kept", contentType: "application/xml", data: Data("<a/>".utf8))
+            #expect(unsupported.status == 415, "\(unsupported.text)")
+
+            let after = try await server.lakeTable("kept")
+            #expect(after["snapshot_id"] as? Int == snapshot && after["row_count"] as? Int == 2)
+            let listing = try await server.request(.GET, "/tables").text
+            #expect(listing.contains("\"kept\"") && !listing.contains("typed"), "\(listing)")
+        }
+    }
+}
+
+extension LakeTableTests {
+    @Test func everyTableFunctionOnTheLakeIsAllowedOrRefused() async throws {
+        try await TestServer.run(yaml: "lake:\n") { server in
+            let lake = try #require(server.services.lake)
+            let functions = try await lake.read { connection in
+                try connection.query("SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type IN ('table', 'table_macro') ORDER BY 1")
+                    .rows().compactMap { $0.first?.text }
+            }
+            // The lake's own macros (`lake.snapshots()`, …) are not listed by duckdb_functions(): each must run.
+            let macros: Set<String> = ["snapshots", "table_changes", "table_insertions", "table_deletions", "current_snapshot"]
+            let missing = ReadOnlyGate.lakeTableFunctions.subtracting(functions.map { $0.lowercased() }).subtracting(macros)
+            #expect(missing.isEmpty, "allow-listed for the lake but unknown to DuckDB: \(missing.sorted())")
+            _ = try await server.json(.POST, "/tables", ["name": "probe", "columns": [["name": "id", "type": "INTEGER"]]])
+            for sql in ["SELECT count(*) FROM lake.snapshots()", "SELECT * FROM lake.current_snapshot()",
+                        "SELECT count(*) FROM lake.table_changes('probe', 0, 1)", "SELECT count(*) FROM lake.table_insertions('probe', 0, 1)",
+                        "SELECT count(*) FROM lake.table_deletions('probe', 0, 1)"] {
+                let reply = try await server.query(sql, db: "lake", key: .readOnly)
+                #expect(reply.status == 200, "\(sql): \(reply.text)")
+            }
+            let allowed = ReadOnlyGate.allowedTableFunctions.union(ReadOnlyGate.lakeTableFunctions)
+            var refused: Set<String> = []
+            for function in functions where !allowed.contains(function.lowercased()) {
+                let reply = try await server.query("SELECT * FROM \(SQL.quoted(function))()", db: "lake", key: .readOnly)
+                #expect(reply.status == 403 && reply.errorCode == "function_not_allowed", "\(function)() on the lake: \(reply.status) \(reply.text)")
+                refused.insert(function)
+            }
+            for dangerous in ["ducklake_list_files", "ducklake_expire_snapshots", "ducklake_cleanup_old_files", "ducklake_add_data_files",
+                              "ducklake_set_option", "ducklake_merge_adjacent_files", "ducklake_flush_inlined_data", "read_parquet", "glob"] {
+                #expect(refused.contains(dangerous), "\(dangerous) is not refused on the lake")
+            }
         }
     }
 }

@@ -41,3 +41,15 @@ extension Lake {
         return MaintenanceReport.Files(files: row?[0].int64 ?? 0, bytes: row?[1].int64 ?? 0)
     }
 }
+
+extension Lake {
+    /// The data files the current snapshot of `name` reads (paths or URLs), sorted.
+    public func dataFiles(of name: String) async throws -> [String] {
+        _ = try Self.tableSQL(name)
+        return try await read { connection in
+            guard try Self.exists(name, on: connection) else { throw LakeError.tableNotFound(name) }
+            return try connection.query("SELECT data_file FROM ducklake_list_files('lake', $1) ORDER BY 1", [.varchar(name)])
+                .rows().compactMap { $0.first?.text }
+        }
+    }
+}

@@ -49,7 +49,8 @@ final class LakeInstance: Sendable {
                 throw LakeError(.unavailable, code: "lake_unavailable", message: "cannot attach the lake: " + redactor.redact(error.message))
             }
             try setup.execute("SET lock_configuration = true")
-            self.gate = try ReadOnlyGate(learningFrom: setup, deniedCatalogPrefixes: ["__ducklake_metadata"])
+            self.gate = try ReadOnlyGate(learningFrom: setup, deniedCatalogPrefixes: ["__ducklake_metadata"],
+                                         extraTableFunctions: ReadOnlyGate.lakeTableFunctions)
             let useLake: (Connection) throws -> Void = { try $0.execute("USE \(Self.catalog)") }
             self.readers = try ConnectionPool(database: database, size: readers, label: "duckling.lake.read", prepare: useLake)
             self.writers = try ConnectionPool(database: database, size: 2, label: "duckling.lake.write", prepare: useLake)

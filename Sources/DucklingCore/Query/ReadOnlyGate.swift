@@ -32,7 +32,11 @@ struct ReadOnlyGate: Sendable {
         "pragma_table_info", "pragma_show", "pragma_database_size", "pragma_storage_info", "pragma_metadata_info",
         "pragma_version", "pragma_platform", "pragma_collations", "pragma_user_agent",
         "icu_calendar_names", "pg_timezone_names",
-        // DuckLake's read-only views of the lake (they exist only where a lake is attached).
+    ]
+
+    /// DuckLake's read-only views of the lake, allowed on the lake's instance only: snapshots,
+    /// the change feed and table statistics (never its file lists or maintenance calls).
+    static let lakeTableFunctions: Set<String> = [
         "snapshots", "table_changes", "table_insertions", "table_deletions", "current_snapshot",
         "ducklake_snapshots", "ducklake_table_changes", "ducklake_table_insertions", "ducklake_table_deletions",
         "ducklake_table_info", "ducklake_current_snapshot",
@@ -58,11 +62,14 @@ struct ReadOnlyGate: Sendable {
     /// Catalogs caller SQL may not name, by prefix (the lake's metadata catalog, which may be a
     /// PostgreSQL database with much else in it).
     let deniedCatalogPrefixes: [String]
+    /// The table functions this instance allows: ``allowedTableFunctions`` and any of its own.
+    let tableFunctions: Set<String>
 
     /// Learns the refused built-in views from `connection`'s instance: a view is allowed when its
     /// definition passes the gate, views it reads included.
-    init(learningFrom connection: Connection, deniedCatalogPrefixes: [String] = []) throws {
+    init(learningFrom connection: Connection, deniedCatalogPrefixes: [String] = [], extraTableFunctions: Set<String> = []) throws {
         self.deniedCatalogPrefixes = deniedCatalogPrefixes
+        self.tableFunctions = Self.allowedTableFunctions.union(extraTableFunctions)
         let rows = try connection.query("SELECT view_name, sql FROM duckdb_views() WHERE internal").rows()
         var definitions: [String: String] = [:]
         for row in rows {
@@ -81,7 +88,7 @@ struct ReadOnlyGate: Sendable {
                 return false
             }
             let tree = trees[0]
-            var ok = Self.violation(in: tree, deniedViews: []) == nil
+            var ok = Self.violation(in: tree, deniedViews: [], allowed: Self.allowedTableFunctions) == nil
             for relation in tree.relations.compactMap(\.last) where ok && definitions[relation] != nil && relation != view {
                 ok = try isAllowed(relation, visiting: visiting.union([view]))
             }
@@ -108,8 +115,8 @@ struct ReadOnlyGate: Sendable {
     }
 
     /// Why `tree` is refused, or nil when it may run.
-    private static func violation(in tree: ParseTree, deniedViews: Set<String>) -> QueryError? {
-        if let function = tree.tableFunctions.sorted().first(where: { !allowedTableFunctions.contains($0) }) {
+    private static func violation(in tree: ParseTree, deniedViews: Set<String>, allowed: Set<String>) -> QueryError? {
+        if let function = tree.tableFunctions.sorted().first(where: { !allowed.contains($0) }) {
             return QueryError(.forbidden, code: "function_not_allowed",
                               message: "the table function \(function)() is not allowed in the query API: it reads files, changes engine state or is internal")
         }
@@ -158,7 +165,7 @@ struct ReadOnlyGate: Sendable {
             throw QueryError(.forbidden, code: "read_only",
                              message: "\(SQLText.firstKeyword(sql) ?? "this") statements are not allowed: the query API only runs read queries (SELECT)")
         }
-        if let violation = Self.violation(in: tree, deniedViews: deniedViews) { throw violation }
+        if let violation = Self.violation(in: tree, deniedViews: deniedViews, allowed: tableFunctions) { throw violation }
         if let relation = tree.relations.first(where: { relation in
             relation.contains { part in deniedCatalogPrefixes.contains { part.hasPrefix($0) } }
         }) {
