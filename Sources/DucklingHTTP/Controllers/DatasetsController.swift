@@ -64,7 +64,10 @@ struct DatasetsController {
         for encoded in ["%2f", "%5c", "%2e", "%00"] where raw.contains(encoded) {
             throw LakeError(.invalidRequest, code: "invalid_object_key", message: "object keys may not hide /, \\, . or NUL in percent-encoding")
         }
-        let key = context.parameters.getCatchAll().joined(separator: "/")
+        // Hummingbird hands the path's parts over still percent-encoded.
+        guard let key = context.parameters.getCatchAll().joined(separator: "/").removingPercentEncoding else {
+            throw LakeError(.invalidRequest, code: "invalid_object_key", message: "the object key is not valid percent-encoding")
+        }
         return (try bucket(context), key)
     }
 
