@@ -51,6 +51,19 @@ final class ServerProcess: @unchecked Sendable {
         return (Int(response.status.code), json)
     }
 
+    /// A request with a body; the reply's status and JSON.
+    func send(_ method: HTTPMethod, _ path: String, json: Any) async throws -> (Int, [String: Any]) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        let response = try await client.execute(request, timeout: .seconds(120))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        let reply = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
+        return (Int(response.status.code), reply)
+    }
+
     func status(_ dataset: String) async throws -> [String: Any] {
         ((try await request(.GET, "/api/store/status").1["datasets"] as? [String: Any])?[dataset] as? [String: Any]) ?? [:]
     }

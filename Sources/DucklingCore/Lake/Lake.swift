@@ -136,12 +136,17 @@ public final class Lake: Sendable {
             let instance = try await currentInstance()
             let connection = try await instance.writers.acquire(queueLimit: nil)
             defer { instance.writers.release(connection) }
-            return try await connection.run { duckdb in
+            return try await connection.run { [redactor] duckdb in
                 do {
                     return try body(duckdb)
                 } catch {
                     duckdb.rollbackIfInTransaction()
-                    throw error
+                    var failure = LakeError.from(error, redactor: redactor, replacing: paths)
+                    if failure.code == "lake_conflict" {
+                        // The snapshot the write lost to: the lake's newest, read after the rollback.
+                        failure.snapshotID = try? Self.currentSnapshot(on: duckdb)
+                    }
+                    throw failure
                 }
             }
         } catch {

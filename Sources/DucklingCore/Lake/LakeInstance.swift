@@ -83,7 +83,16 @@ final class LakeInstance: Sendable {
         if case .postgres = settings.catalog { options.append("METADATA_SCHEMA " + SQL.literal(settings.metadataSchema)) }
         if let limit = settings.dataInliningRowLimit { options.append("DATA_INLINING_ROW_LIMIT \(limit)") }
         catalog = SQL.literal(catalog)
-        try connection.execute("ATTACH \(catalog) AS \(Self.catalog) (\(options.joined(separator: ", ")))")
+        // Processes attaching a new PostgreSQL catalog at once race to create its schema and
+        // tables; the loser sees "already exists" and attaches what the winner made.
+        for attempt in 1... {
+            do {
+                try connection.execute("ATTACH \(catalog) AS \(Self.catalog) (\(options.joined(separator: ", ")))")
+                break
+            } catch let error as DuckDBError where attempt < 5 && (error.message.contains("already exists") || error.message.contains("duplicate key")) {
+                Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+            }
+        }
         try connection.execute("SET allowed_directories = [\(allowed.map(SQL.literal).joined(separator: ", "))]")
         try connection.execute("SET enable_external_access = false")
     }

@@ -1,0 +1,117 @@
+import DucklingTestSupport
+import Foundation
+import Testing
+
+/// More than one Duckling on one lake (DESIGN.md §13): two `duckling serve` processes with the
+/// same PostgreSQL catalog and S3 data path write one table at once, with snapshot isolation.
+@Suite(.serialized) struct LakeProcessTests {
+    @Test func twoProcessesAppendToOneTableAndEveryRowArrivesOnceInWholeBatches() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lake = try await LakeVariant.postgresCatalog.yaml()
+        let servers = try ["a", "b"].map { name in
+            let config = directory + "/\(name).yaml"
+            try "server:\n  data_dir: \(directory)/\(name)\n\(lake)\n".write(toFile: config, atomically: true, encoding: .utf8)
+            return try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
+        }
+        let reader = servers[1]
+        defer { for server in servers { _ = server.terminate() } }
+        for server in servers { try await server.waitUntilHealthy() }
+
+        let created = try await servers[0].send(.POST, "/tables", json: ["name": "shared", "columns": [
+            ["name": "writer", "type": "VARCHAR"], ["name": "batch", "type": "INTEGER"], ["name": "n", "type": "INTEGER"],
+        ]])
+        #expect(created.0 == 201, "\(created.1)")
+        let batchRows = 25, batches = 100
+
+        // A reader on the second process sees only whole batches while both write.
+        let reading = Task { () -> (checks: Int, torn: [String]) in
+            var checks = 0
+            var torn: [String] = []
+            while !Task.isCancelled {
+                // The last request may be cut off by the cancellation.
+                let reply = try? await reader.send(.POST, "/api/query?db=lake", json: [
+                    "sql": "SELECT writer, batch, count(*)::INTEGER FROM shared GROUP BY ALL HAVING count(*) <> \(batchRows)",
+                ])
+                if let reply, reply.0 == 200 {
+                    checks += 1
+                    torn += (reply.1["rows"] as? [[Any]] ?? []).map { "\($0)" }
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return (checks, torn)
+        }
+        let conflicts = try await withThrowingTaskGroup(of: Int.self) { group in
+            for (index, server) in servers.enumerated() {
+                group.addTask {
+                    var conflicts = 0
+                    for batch in 0..<batches {
+                        let rows = (0..<batchRows).map { ["writer": "w\(index)", "batch": batch, "n": $0] as [String: Any] }
+                        while true {
+                            let reply = try await server.send(.PUT, "/tables/shared", json: rows)
+                            if reply.0 == 200 { break }
+                            let error = reply.1["error"] as? [String: Any]
+                            guard reply.0 == 409, error?["code"] as? String == "lake_conflict" else {
+                                throw TestFailure("append failed: \(reply.0) \(reply.1)")
+                            }
+                            #expect(error?["snapshot_id"] is Int, "a conflict names the snapshot it lost to: \(reply.1)")
+                            conflicts += 1
+                        }
+                    }
+                    return conflicts
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        reading.cancel()
+        let seen = try await reading.value
+        #expect(seen.checks > 0)
+        #expect(seen.torn.isEmpty, "a reader saw part of a batch: \(seen.torn.prefix(5))")
+
+        // Every row once, from either process.
+        for server in servers {
+            let reply = try await server.send(.POST, "/api/query?db=lake", json: [
+                "sql": "SELECT count(*)::INTEGER, count(DISTINCT (writer, batch, n))::INTEGER, count(DISTINCT (writer, batch))::INTEGER FROM shared",
+            ])
+            let counts = (reply.1["rows"] as? [[Any]])?.first?.compactMap { $0 as? Int }
+            #expect(counts == [2 * batches * batchRows, 2 * batches * batchRows, 2 * batches], "\(reply.1)")
+        }
+        let snapshots = try await servers[0].request(.GET, "/tables/shared/snapshots")
+        let appends = (snapshots.1["snapshots"] as? [[String: Any]] ?? []).filter { ($0["commit_message"] as? String)?.hasPrefix("append") == true }
+        #expect(appends.count == 2 * batches, "one snapshot per append (\(conflicts) conflicts retried)")
+    }
+}
+
+extension LakeProcessTests {
+    @Test func twoProcessesCreatingOneTableAtOnceLeaveOneTableAndTheLoserGetsAConflict() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lake = try await LakeVariant.postgresCatalog.yaml()
+        let servers = try ["a", "b"].map { name in
+            let config = directory + "/\(name).yaml"
+            try "server:\n  data_dir: \(directory)/\(name)\n\(lake)\n".write(toFile: config, atomically: true, encoding: .utf8)
+            return try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
+        }
+        defer { for server in servers { _ = server.terminate() } }
+        for server in servers { try await server.waitUntilHealthy() }
+        for round in 0..<8 {
+            let replies = try await withThrowingTaskGroup(of: (status: Int, code: String?, snapshot: Bool, text: String).self) { group in
+                for server in servers {
+                    group.addTask {
+                        let (status, body) = try await server.send(.POST, "/tables", json: ["name": "race_\(round)", "columns": [["name": "id", "type": "INTEGER"]]])
+                        let error = body["error"] as? [String: Any]
+                        return (status, error?["code"] as? String, error?["snapshot_id"] is Int, "\(body)")
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(replies.filter { $0.status == 201 }.count == 1, "round \(round): \(replies)")
+            for reply in replies where reply.status != 201 {
+                #expect(reply.status == 409 && ["table_exists", "lake_conflict"].contains(reply.code ?? ""), "\(reply.text)")
+                if reply.code == "lake_conflict" { #expect(reply.snapshot, "a conflict names the snapshot it lost to: \(reply.text)") }
+            }
+        }
+        let listed = try await servers[1].request(.GET, "/tables")
+        #expect((listed.1["tables"] as? [[String: Any]])?.count == 8, "\(listed.1)")
+    }
+}
