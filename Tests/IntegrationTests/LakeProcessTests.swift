@@ -115,3 +115,53 @@ extension LakeProcessTests {
         #expect((listed.1["tables"] as? [[String: Any]])?.count == 8, "\(listed.1)")
     }
 }
+
+extension LakeProcessTests {
+    /// The server's resident set size, from `/proc/PID/status`.
+    static func residentBytes(of pid: Int32) -> Int64 {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int64(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kilobytes * 1024
+    }
+
+    @Test func a300MegabyteCSVAppendStreamsWithFlatMemory() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let csv = directory + "/big.csv"
+        try LakeFixture.writeCSV(to: csv, rows: 3_400_000,
+                                 select: "i AS id, 'customer number ' || i || ' with a longer description text' AS label, (i % 1000) / 7.0 AS amount, DATE '2020-01-01' + (i % 3000)::INTEGER AS day")
+        let size = try FileManager.default.attributesOfItem(atPath: csv)[.size] as? Int ?? 0
+        #expect(size > 300_000_000, "\(size)")
+
+        let config = directory + "/duckling.yaml"
+        try "server:\n  data_dir: \(directory)/data\nlake:\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean(["DUCKDB_MEMORY_LIMIT": "1GB"]))
+        defer { _ = server.terminate() }
+        try await server.waitUntilHealthy()
+        #expect(try await server.send(.POST, "/tables", json: ["name": "big", "columns": [
+            ["name": "id", "type": "BIGINT"], ["name": "label", "type": "VARCHAR"], ["name": "amount", "type": "DOUBLE"], ["name": "day", "type": "DATE"],
+        ]]).0 == 201)
+        // Warm up: the lake's extensions are loaded and one small append is made first.
+        #expect(try await server.send(.PUT, "/tables/big", json: [["id": -1, "label": "warm", "amount": 0, "day": "2020-01-01"]]).0 == 200)
+        let pid = server.process.processIdentifier
+        let baseline = Self.residentBytes(of: pid)
+
+        let sampling = Task { () -> Int64 in
+            var peak: Int64 = 0
+            while !Task.isCancelled {
+                peak = max(peak, Self.residentBytes(of: pid))
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return peak
+        }
+        let reply = try await server.upload(.PUT, "/tables/big", file: URL(fileURLWithPath: csv), contentType: "text/csv")
+        sampling.cancel()
+        let peak = await sampling.value
+        #expect(reply.0 == 200, "\(reply.1)")
+        #expect((reply.1["append"] as? [String: Any])?["rows"] as? Int == 3_400_000, "\(reply.1)")
+        let growth = peak - baseline
+        FileHandle.standardError.write(Data("300 MB CSV append: baseline RSS \(baseline >> 20) MiB, peak \(peak >> 20) MiB, growth \(growth >> 20) MiB\n".utf8))
+        #expect(growth < 100 << 20, "peak RSS grew by \(growth >> 20) MiB (baseline \(baseline >> 20) MiB)")
+    }
+}

@@ -101,6 +101,15 @@ enum LakeFixture {
         return files
     }
 
+    /// Writes the rows of `select` over `range(rows) r(i)` as a CSV file with a header.
+    static func writeCSV(to path: String, rows: Int, select: String) throws {
+        let database = try Database(path: nil)
+        defer { database.close() }
+        let connection = try database.connect()
+        defer { connection.close() }
+        try connection.execute("COPY (SELECT \(select) FROM range(\(rows)) r(i)) TO '\(path)' (FORMAT csv, HEADER)")
+    }
+
     static let contentTypes = ["json": "application/json", "ndjson": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"]
 }
 

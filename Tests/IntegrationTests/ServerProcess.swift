@@ -64,6 +64,20 @@ final class ServerProcess: @unchecked Sendable {
         return (Int(response.status.code), reply)
     }
 
+    /// A request whose body is streamed from `file`.
+    func upload(_ method: HTTPMethod, _ path: String, file: URL, contentType: String) async throws -> (Int, [String: Any]) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        request.headers.add(name: "Content-Type", value: contentType)
+        let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
+        request.body = .stream(FileChunks(url: file), length: .known(Int64(size)))
+        let response = try await client.execute(request, timeout: .seconds(600))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        let reply = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
+        return (Int(response.status.code), reply)
+    }
+
     func status(_ dataset: String) async throws -> [String: Any] {
         ((try await request(.GET, "/api/store/status").1["datasets"] as? [String: Any])?[dataset] as? [String: Any]) ?? [:]
     }

@@ -3,7 +3,7 @@ import Yams
 
 /// Reads the `lake:` section of `duckling.yaml` and its environment overrides.
 struct LakeSection {
-    static let keys = ["enabled", "catalog", "metadata_schema", "data_path", "datasets", "s3", "snapshot_max_age", "max_append_bytes", "data_inlining_row_limit"]
+    static let keys = ["enabled", "catalog", "metadata_schema", "data_path", "datasets", "s3", "snapshot_max_age", "max_append_bytes", "data_inlining_row_limit", "parquet_row_group_size"]
 
     let reader: ConfigReader
     let fileDirectory: String
@@ -26,6 +26,7 @@ struct LakeSection {
             if let seconds = reader.interval(table, "snapshot_max_age", unit: 1, in: 1...AutomationKeys.year * 10) {
                 lake.snapshotMaxAgeSeconds = seconds
             }
+            if let rows = reader.int(table, "parquet_row_group_size", in: 2048...10_000_000) { lake.parquetRowGroupSize = rows }
             lake.dataInliningRowLimit = reader.int(table, "data_inlining_row_limit", in: 0...1_000_000)
             if let size = reader.string(table, "max_append_bytes") {
                 if let bytes = MemorySize.bytes(size), bytes >= 1024 { lake.maxAppendBytes = Int64(bytes) } else {

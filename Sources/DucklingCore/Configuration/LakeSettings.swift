@@ -37,6 +37,9 @@ public struct LakeSettings: Sendable {
     /// Appends of fewer rows than this are kept in the catalog until maintenance writes them out
     /// (DuckLake's `DATA_INLINING_ROW_LIMIT`); nil keeps DuckLake's default (10), 0 turns it off.
     public var dataInliningRowLimit: Int?
+    /// Rows per row group of the Parquet files the lake writes (DuckLake's `parquet_row_group_size`):
+    /// half DuckDB's default, so a large append buffers half as much before it writes.
+    public var parquetRowGroupSize = 61_440
     /// The largest append or upload body accepted, in bytes (separate from the query body limit).
     public var maxAppendBytes: Int64 = 4 << 30
     /// Duckling's own working files for the lake: uploads being appended, spill files.

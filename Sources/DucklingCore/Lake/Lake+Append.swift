@@ -37,7 +37,8 @@ extension Lake {
         let file = SQL.literal(path)
         switch format {
         case .csv:
-            return "read_csv(\(file), header = true, strict_mode = true, types = \(types))"
+            // 4 MiB read buffers (DuckDB's default is 32 MiB per thread) keep a large append's memory flat.
+            return "read_csv(\(file), header = true, strict_mode = true, buffer_size = 4194304, types = \(types))"
         case .json:
             return "read_json(\(file), format = 'array', columns = \(types))"
         case .ndjson:

@@ -39,7 +39,13 @@ final class LakeInstance: Sendable {
             tempDirectory: work + "/tmp",
             extensionDirectory: extensions,
             // Secrets are only ever temporary; the directory is Duckling's own and stays empty.
-            additionalSettings: ["secret_directory": work + "/secrets"]))
+            additionalSettings: [
+                "secret_directory": work + "/secrets",
+                // An append keeps no row order of its own, and without it DuckDB streams a large
+                // append through far less memory; the allocator hands freed memory back sooner.
+                "preserve_insertion_order": "false",
+                "allocator_flush_threshold": "32MB",
+            ]))
         do {
             let setup = try database.connect()
             defer { setup.close() }
@@ -93,6 +99,7 @@ final class LakeInstance: Sendable {
                 Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
             }
         }
+        try connection.execute("CALL \(Self.catalog).set_option('parquet_row_group_size', \(settings.parquetRowGroupSize))")
         try connection.execute("SET allowed_directories = [\(allowed.map(SQL.literal).joined(separator: ", "))]")
         try connection.execute("SET enable_external_access = false")
     }
