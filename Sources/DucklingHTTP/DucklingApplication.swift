@@ -71,7 +71,7 @@ public struct DucklingServices: Sendable {
         self.backupSetupErrors = backupSetupErrors
         self.automation = Dictionary(uniqueKeysWithValues: engines.map { engine in
             (engine.database.id, AutomationService(database: engine.database, sync: engine, backups: backups[engine.database.id],
-                                                   engine: configuration.engine, logger: logger))
+                                                   engine: configuration.engine, lake: engine.database.id == "default" ? lake : nil, logger: logger))
         })
         self.authenticator = APIKeyAuthenticator(configuration: configuration, adminKey: adminKey)
         self.metrics = metrics

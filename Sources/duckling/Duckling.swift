@@ -7,6 +7,6 @@ struct Duckling: AsyncParsableCommand {
         commandName: "duckling",
         abstract: "A DuckDB analytics server: sync, query, back up and restore DuckDB copies of your data.",
         version: "duckling \(DucklingVersion.current)",
-        subcommands: [Serve.self, Sync.self, Query.self, Backup.self, Automation.self, CleanupCommand.self, Config.self, Version.self],
+        subcommands: [Serve.self, Sync.self, Query.self, Backup.self, Automation.self, CleanupCommand.self, LakeCommand.self, Config.self, Version.self],
         defaultSubcommand: nil)
 }

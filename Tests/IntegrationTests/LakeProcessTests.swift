@@ -165,3 +165,42 @@ extension LakeProcessTests {
         #expect(growth < 100 << 20, "peak RSS grew by \(growth >> 20) MiB (baseline \(baseline >> 20) MiB)")
     }
 }
+
+extension LakeProcessTests {
+    @Test func theLakeCommandListsTablesAndSnapshotsAndRunsMaintenance() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/duckling.yaml"
+        try "server:\n  data_dir: \(directory)/data\nlake:\n  data_inlining_row_limit: 0\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let environment = ProcessEnvironment.clean()
+        let server = try ServerProcess(config: config, directory: directory, environment: environment)
+        try await server.waitUntilHealthy()
+        #expect(try await server.send(.POST, "/tables", json: ["name": "clicks", "columns": [["name": "id", "type": "INTEGER"]]]).0 == 201)
+        for id in 0..<5 { #expect(try await server.send(.PUT, "/tables/clicks", json: [["id": id]]).0 == 200) }
+
+        // While the server holds the local catalog, the command says so and changes nothing.
+        let binary = try ducklingBinary()
+        let held = try run(binary, ["lake", "tables", "--config", config], environment: environment, directory: directory)
+        #expect(held.status == 1 && held.stderr.contains("running server holds the lake's catalog"), "\(held.stderr)")
+        #expect(server.terminate() == 0)
+
+        let tables = try run(binary, ["lake", "tables", "--config", config], environment: environment, directory: directory)
+        #expect(tables.status == 0, "\(tables.stderr)")
+        let listed = try JSONSerialization.jsonObject(with: Data(tables.stdout.utf8)) as? [[String: Any]]
+        #expect(listed?.first?["name"] as? String == "clicks" && listed?.first?["row_count"] as? Int == 5, "\(tables.stdout)")
+        #expect(listed?.first?["data_files"] as? Int == 5)
+
+        let snapshots = try run(binary, ["lake", "snapshots", "clicks", "--config", config], environment: environment, directory: directory)
+        let snapshotList = try JSONSerialization.jsonObject(with: Data(snapshots.stdout.utf8)) as? [[String: Any]]
+        #expect(snapshotList?.count == 6, "created and five appends: \(snapshots.stdout)")
+
+        let maintenance = try run(binary, ["lake", "maintenance", "clicks", "--config", config], environment: environment, directory: directory)
+        #expect(maintenance.status == 0, "\(maintenance.stderr)")
+        let report = (try JSONSerialization.jsonObject(with: Data(maintenance.stdout.utf8)) as? [[String: Any]])?.first
+        #expect((report?["before"] as? [String: Any])?["files"] as? Int == 5)
+        #expect(((report?["after"] as? [String: Any])?["files"] as? Int ?? 5) < 5, "\(maintenance.stdout)")
+
+        let missing = try run(binary, ["lake", "snapshots", "nope", "--config", config], environment: environment, directory: directory)
+        #expect(missing.status == 1 && missing.stderr.contains("no lake table named 'nope'"), "\(missing.stderr)")
+    }
+}

@@ -293,3 +293,21 @@ extension LakeTableTests {
         }
     }
 }
+
+extension LakeTableTests {
+    @Test func cleanupMaintainsTheLake() async throws {
+        try await TestServer.run(yaml: "lake:\n  data_inlining_row_limit: 0\n") { server in
+            _ = try await server.json(.POST, "/tables", ["name": "logs", "columns": [["name": "id", "type": "INTEGER"]]])
+            for id in 0..<6 { #expect(try await server.json(.PUT, "/tables/logs", [["id": id]]).status == 200) }
+            let lake = try #require(server.services.lake)
+            #expect(try await lake.dataFiles(of: "logs").count == 6)
+            let reply = try await server.request(.POST, "/automation/cleanup")
+            #expect(reply.status == 200, "\(reply.text)")
+            let maintenance = ((try reply.json["result"] as? [String: Any])?["lake_maintenance"] as? [[String: Any]])?.first
+            #expect(maintenance?["table"] as? String == "logs", "\(reply.text)")
+            #expect((maintenance?["before"] as? [String: Any])?["files"] as? Int == 6)
+            #expect(try await lake.dataFiles(of: "logs").count < 6)
+            #expect(try await server.lakeRows("SELECT count(*)::INTEGER FROM logs").first?.first as? Int == 6)
+        }
+    }
+}

@@ -44,7 +44,12 @@ public final class AutomationService: Service, Sendable {
         let cancel: @Sendable () -> Void
     }
 
-    public init(database: ManagedDatabase, sync: SyncEngine, backups: BackupService?, engine: EngineSettings, logger: Logger) {
+    /// `lake` is maintained as part of this database's cleanup (the server passes it to `default`'s automation).
+    /// The lake, when this database's cleanup maintains it.
+    private let lake: Lake?
+
+    public init(database: ManagedDatabase, sync: SyncEngine, backups: BackupService?, engine: EngineSettings, lake: Lake? = nil, logger: Logger) {
+        self.lake = lake
         self.database = database
         self.sync = sync
         self.backups = backups
@@ -292,7 +297,14 @@ public final class AutomationService: Service, Sendable {
             _ = try await backups.uploadToS3()
             return Produced()
         case .cleanup:
-            let report = await Cleanup(database: database, sync: sync, backups: backups, engine: engine, settings: settings, logger: logger).run()
+            var report = await Cleanup(database: database, sync: sync, backups: backups, engine: engine, settings: settings, logger: logger).run()
+            if let lake, lake.hasCatalog {
+                do {
+                    report.lakeMaintenance = try await lake.maintain()
+                } catch {
+                    report.warnings.append("lake maintenance: \(error)")
+                }
+            }
             return Produced(bytes: report.fileBytesAfter, error: report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; "), cleanup: report)
         case .health:
             let report = await health.check(taskProblems: taskProblems(now: Date()), recover: settings.autoRestart)

@@ -21,6 +21,8 @@ public struct CleanupReport: Sendable, Codable {
     public var fileBytesAfter: Int64?
     /// Steps that failed; the others still ran.
     public var warnings: [String] = []
+    /// The lake's maintenance, table by table, when this cleanup maintained it.
+    public var lakeMaintenance: [MaintenanceReport]?
 
     enum CodingKeys: String, CodingKey {
         case checkpointed, rewritten, warnings
@@ -33,6 +35,7 @@ public struct CleanupReport: Sendable, Codable {
         case freeBlocksPercent = "free_blocks_percent"
         case fileBytesBefore = "file_bytes_before"
         case fileBytesAfter = "file_bytes_after"
+        case lakeMaintenance = "lake_maintenance"
     }
 }
 

@@ -64,6 +64,16 @@ public final class Lake: Sendable {
         }
     }
 
+    /// Whether there is a catalog to maintain without creating one: the lake is open, its catalog
+    /// is in PostgreSQL, or its local catalog file exists.
+    public var hasCatalog: Bool {
+        if isOpen { return true }
+        switch settings.catalog {
+        case .postgres: return true
+        case .file(let path): return FileManager.default.fileExists(atPath: path)
+        }
+    }
+
     public var isOpen: Bool {
         state.withLock { if case .open = $0 { true } else { false } }
     }
