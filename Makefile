@@ -34,6 +34,7 @@ bench: deps
 	bench/query-api/run
 	bench/sync/run
 	bench/backup/run
+	bench/lake/run
 
 clean:
 	rm -rf .build

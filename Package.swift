@@ -88,6 +88,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "LakeBenchmark",
+            dependencies: ["DuckDBKit"],
+            path: "bench/lake/Sources",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "BackupBenchmark",
             dependencies: ["DucklingCore", "ObjectStorage", .product(name: "Logging", package: "swift-log")],
             path: "bench/backup/Sources",

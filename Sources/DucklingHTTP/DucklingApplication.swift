@@ -47,7 +47,7 @@ public struct DucklingServices: Sendable {
         var datasetsSetupError: String?
         if configuration.lake.enabled {
             do {
-                datasets = try DatasetStore(settings: configuration.lake, httpClient: S3Store.sharedClient, logger: logger)
+                datasets = try DatasetStore(settings: configuration.lake, httpClient: S3Store.sharedClient, options: storeOptions, logger: logger)
             } catch {
                 datasetsSetupError = String(describing: error)
             }

@@ -123,7 +123,7 @@ public struct ConfigurationLoader: Sendable {
         let budget = MemoryBudget(engine: engine, databases: served, sourceInstances: databases.filter { !$0.datasets.isEmpty }.count)
         if engine.memoryLimit.flatMap(MemorySize.bytes) != nil, !budget.isSufficient {
             let needed = MemoryBudget.minimumTotal(databases: served, sourceInstances: databases.filter { !$0.datasets.isEmpty }.count)
-            reader.report("duckdb.memory_limit", "is shared by every DuckDB instance and too small for \(databases.count) databases: at least \(needed >> 20)MiB")
+            reader.report("duckdb.memory_limit", "is shared by every DuckDB instance and too small for \(databases.count) databases\(lake.enabled ? " and the lake" : ""): at least \(needed >> 20)MiB (or set lake.enabled: false)")
         }
         let problems = reader.problems + environmentReader.problems
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }

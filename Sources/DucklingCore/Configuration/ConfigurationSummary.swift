@@ -42,6 +42,21 @@ public struct ConfigurationSummary {
             }
             if !database.apiKeys.isEmpty { lines.append("    api_keys: \(database.apiKeys.count)") }
         }
+        let lake = configuration.lake
+        lines.append("lake: \(lake.enabled ? "enabled" : "disabled")")
+        if lake.enabled {
+            let catalog = switch lake.catalog {
+            case .file(let path): path
+            case .postgres(let url): "\(Self.redacted(url.value)) (schema \(lake.metadataSchema))"
+            }
+            lines.append("  catalog: \(catalog)")
+            lines.append("  data_path: \(lake.dataPath.url)")
+            lines.append("  datasets: \(lake.datasets.url)")
+            if let s3 = lake.s3 {
+                lines.append("  s3: \(s3.endpoint), access key \(s3.accessKey.map { "\($0)" } ?? "none")")
+            }
+            lines.append("  snapshot_max_age: \(ConfigReader.describe(seconds: lake.snapshotMaxAgeSeconds)), max_append_bytes: \(lake.maxAppendBytes)")
+        }
         self.text = lines.joined(separator: "\n")
     }
 

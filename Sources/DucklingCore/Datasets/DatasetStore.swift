@@ -19,7 +19,7 @@ public struct DatasetStore: Sendable {
     }
 
     /// The store `settings` names: its datasets directory, or its S3 location.
-    public init(settings: LakeSettings, httpClient: HTTPClient, logger: Logger) throws {
+    public init(settings: LakeSettings, httpClient: HTTPClient, options: S3Store.Options = S3Store.Options(), logger: Logger) throws {
         switch settings.datasets {
         case .directory(let path):
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -32,7 +32,7 @@ public struct DatasetStore: Sendable {
                 s3.secretKey.map { S3Credentials(accessKey: access.value, secretKey: $0.value, sessionToken: s3.sessionToken?.value) }
             }
             let store = S3Store(endpoint: endpoint, bucket: bucket, region: s3.region, credentials: credentials, pathStyle: s3.pathStyle,
-                                client: httpClient, logger: logger)
+                                client: httpClient, options: options, logger: logger)
             try self.init(store: PrefixedStore(base: store, prefix: prefix), workDirectory: settings.workDirectory)
         }
     }
