@@ -46,7 +46,9 @@ public struct LocalDirectoryStore: ObjectStore {
     public func head(_ key: String) async throws -> ObjectInfo? {
         let source = try url(for: key)
         return try await BlockingIO.run {
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: source.path) else { return nil }
+            // Only files are objects: a directory is the common prefix of some.
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: source.path),
+                  attributes[.type] as? FileAttributeType == .typeRegular else { return nil }
             let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
             let modified = attributes[.modificationDate] as? Date
             return ObjectInfo(key: key, size: size, lastModified: modified, etag: Self.etag(size: size, modified: modified))
@@ -56,6 +58,9 @@ public struct LocalDirectoryStore: ObjectStore {
     public func delete(_ key: String) async throws {
         let target = try url(for: key)
         try await BlockingIO.run {
+            // Only files are objects: a directory (the prefix of other objects) is never removed.
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: target.path, isDirectory: &isDirectory), !isDirectory.boolValue else { return }
             do {
                 try FileManager.default.removeItem(at: target)
             } catch CocoaError.fileNoSuchFile {

@@ -77,6 +77,11 @@ import Testing
             let missing = try await server.json(.POST, "/tables/people/import", ["bucket": "raw-data", "object": "nope.csv"])
             #expect(missing.status == 404, "\(missing.text)")
 
+            // A prefix is not an object: no download, no delete of what is under it.
+            #expect(try await server.request(.GET, "/datasets/raw-data/logs").status == 404)
+            #expect(try await server.request(.DELETE, "/datasets/raw-data/logs").status == 404)
+            #expect(try await server.request(.GET, "/datasets/raw-data/logs/day-1.txt").text == "log 1")
+
             // Deleting: a bucket only when empty, unless forced.
             #expect(try await server.request(.DELETE, "/datasets/raw-data").status == 409)
             #expect(try await server.request(.DELETE, "/datasets/raw-data/logs/day-0.txt").status == 200)

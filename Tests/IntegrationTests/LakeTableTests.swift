@@ -118,6 +118,11 @@ import Testing
             #expect(inserts.sorted() == Array(20..<50))
             #expect(deletes.sorted() == Array(0..<5))
             #expect(changes.count == 35)
+
+            // A CSV without a nullable column fills it with NULL, like the other formats.
+            let partial = try await server.send(.PUT, "/tables/orders", contentType: "text/csv", data: Data("id\n100\n101\n".utf8))
+            #expect(partial.status == 200, "\(partial.text)")
+            #expect(try await server.lakeRows("SELECT count(*)::INTEGER FROM orders WHERE id >= 100 AND amount IS NULL").first?.first as? Int == 2)
         }
     }
 }
@@ -209,12 +214,21 @@ extension LakeTableTests {
                 let reply = try await server.json(.POST, "/tables", ["name": name, "columns": [["name": "id", "type": "INTEGER"]]])
                 #expect(reply.status == 400 && reply.errorCode == "invalid_name", "\(name): \(reply.text)")
             }
-            for type in ["NOTATYPE", "INTEGER); DROP TABLE kept; --", "ENUM('a', 'b')", "BIT", "UNION(a INTEGER, b VARCHAR)", "INTEGER[3]", "VARCHAR(("] {
+            for type in ["NOTATYPE", "INTEGER); DROP TABLE kept; --", "ENUM('a', 'b')", "BIT", "UNION(a INTEGER, b VARCHAR)", "INTEGER[3]", "VARCHAR((",
+                         "INTEGER NOT NULL", "INTEGER DEFAULT 1", "INTEGER, other BIGINT", "BIGINT USING (1)", "INTEGER PRIMARY KEY"] {
                 let reply = try await server.json(.POST, "/tables", ["name": "typed", "columns": [["name": "c", "type": type]]])
                 #expect(reply.status == 400 && reply.errorCode == "invalid_type", "\(type): \(reply.text)")
             }
+            for change: [String: Any] in [["op": "add_column", "column": "x", "type": "INTEGER DEFAULT 7"], ["op": "add_column", "column": "x", "type": "INTEGER", "nullable": false],
+                                          ["op": "set_type", "column": "id", "type": "BIGINT USING (id + 1)"], ["op": "drop_column", "column": "no such"]] {
+                let reply = try await server.json(.PATCH, "/tables/kept", ["changes": [change]])
+                #expect(reply.status == 400, "\(change): \(reply.text)")
+            }
             let duplicate = try await server.json(.POST, "/tables", ["name": "kept", "columns": [["name": "id", "type": "INTEGER"]]])
             #expect(duplicate.status == 409 && duplicate.errorCode == "table_exists", "\(duplicate.text)")
+            let otherCase = try await server.json(.POST, "/tables", ["name": "KEPT", "columns": [["name": "id", "type": "INTEGER"]]])
+            #expect(otherCase.status == 409 && otherCase.errorCode == "table_exists", "\(otherCase.text)")
+            #expect(try await server.request(.GET, "/tables/KEPT").status == 404)
 
             // Tables that do not exist.
             #expect(try await server.json(.POST, "/tables/missing/query", ["limit": 1]).status == 404)
@@ -233,6 +247,11 @@ extension LakeTableTests {
                 "SELECT * FROM __ducklake_metadata_lake.ducklake_data_file", "SELECT * FROM __ducklake_metadata_lake.main.ducklake_snapshot",
                 "CALL ducklake_expire_snapshots('lake', older_than => now())", "SELECT * FROM ducklake_cleanup_old_files('lake')",
                 "SELECT * FROM query('SELECT 1')", "SELECT 1; SELECT 2",
+                "SELECT database_name, path FROM duckdb_databases()",
+                "SELECT * FROM duckdb_table_sample('__ducklake_metadata_lake.main.ducklake_data_file')",
+                "SELECT * FROM pragma_table_info('__ducklake_metadata_lake.main.ducklake_data_file')",
+                "SELECT * FROM pragma_storage_info('__ducklake_metadata_lake.main.ducklake_snapshot')",
+                "SELECT * FROM \"__DuckLake_Metadata_Lake\".main.ducklake_snapshot",
             ]
             for sql in refused {
                 let viaQuery = try await server.query(sql, db: "lake")
@@ -254,6 +273,12 @@ extension LakeTableTests {
 
             let after = try await server.lakeTable("kept")
             #expect(after["snapshot_id"] as? Int == snapshot && after["row_count"] as? Int == 2)
+            #expect((after["columns"] as? [[String: Any]])?.count == 1)
+            // Refused bodies leave no file behind.
+            for directory in ["/lake/work/uploads", "/lake/work/incoming"] {
+                let left = (try? FileManager.default.contentsOfDirectory(atPath: server.dataDirectory + directory)) ?? []
+                #expect(left.isEmpty, "\(directory): \(left)")
+            }
             let listing = try await server.request(.GET, "/tables").text
             #expect(listing.contains("\"kept\"") && !listing.contains("typed"), "\(listing)")
         }
@@ -261,6 +286,23 @@ extension LakeTableTests {
 }
 
 extension LakeTableTests {
+    @Test func theCatalogsPasswordAppearsInNoAnswer() async throws {
+        let password = "duckling-test-secret"
+        try await TestServer.run(yaml: try await LakeVariant.postgresCatalog.yaml()) { server in
+            _ = try await server.json(.POST, "/tables", ["name": "t", "columns": [["name": "id", "type": "INTEGER"]]])
+            var answers: [TestServer.Reply] = []
+            for sql in ["SELECT * FROM duckdb_databases()", "SELECT * FROM __ducklake_metadata_lake.pg_catalog.pg_user", "SELECT current_setting('allowed_directories')",
+                        "SELECT * FROM t WHERE nope = 1", "SELECT * FROM duckdb_tables()", "SELECT * FROM duckdb_views()", "SELECT * FROM ducklake_table_info('lake')"] {
+                answers.append(try await server.query(sql, db: "lake"))
+            }
+            answers.append(try await server.request(.GET, "/config/summary"))
+            answers.append(try await server.request(.GET, "/tables"))
+            answers.append(try await server.request(.GET, "/tables/t/snapshots"))
+            for answer in answers { #expect(!answer.text.contains(password), "\(answer.text.prefix(300))") }
+            #expect(answers[0].status == 403)
+        }
+    }
+
     @Test func everyTableFunctionOnTheLakeIsAllowedOrRefused() async throws {
         try await TestServer.run(yaml: "lake:\n") { server in
             let lake = try #require(server.services.lake)
@@ -279,7 +321,7 @@ extension LakeTableTests {
                 let reply = try await server.query(sql, db: "lake", key: .readOnly)
                 #expect(reply.status == 200, "\(sql): \(reply.text)")
             }
-            let allowed = ReadOnlyGate.allowedTableFunctions.union(ReadOnlyGate.lakeTableFunctions)
+            let allowed = ReadOnlyGate.allowedTableFunctions.union(ReadOnlyGate.lakeTableFunctions).subtracting(ReadOnlyGate.deniedOnLake)
             var refused: Set<String> = []
             for function in functions where !allowed.contains(function.lowercased()) {
                 let reply = try await server.query("SELECT * FROM \(SQL.quoted(function))()", db: "lake", key: .readOnly)
@@ -287,7 +329,8 @@ extension LakeTableTests {
                 refused.insert(function)
             }
             for dangerous in ["ducklake_list_files", "ducklake_expire_snapshots", "ducklake_cleanup_old_files", "ducklake_add_data_files",
-                              "ducklake_set_option", "ducklake_merge_adjacent_files", "ducklake_flush_inlined_data", "read_parquet", "glob"] {
+                              "ducklake_set_option", "ducklake_merge_adjacent_files", "ducklake_flush_inlined_data", "read_parquet", "glob",
+                              "duckdb_databases", "duckdb_table_sample", "pragma_table_info"] {
                 #expect(refused.contains(dangerous), "\(dangerous) is not refused on the lake")
             }
         }

@@ -16,6 +16,7 @@ public struct DatasetStore: Sendable {
         self.store = store
         self.incomingDirectory = workDirectory + "/incoming"
         try FileManager.default.createDirectory(atPath: incomingDirectory, withIntermediateDirectories: true)
+        Lake.removeLeftoverUploads(in: incomingDirectory)
     }
 
     /// The store `settings` names: its datasets directory, or its S3 location.

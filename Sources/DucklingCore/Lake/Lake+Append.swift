@@ -12,7 +12,13 @@ extension Lake {
         return try await write(replacing: [path: source]) { connection in
             try connection.execute("BEGIN TRANSACTION")
             guard try Self.exists(name, on: connection) else { throw LakeError.tableNotFound(name) }
-            let columns = try Self.columnTypes(of: name, on: connection)
+            var columns = try Self.columnTypes(of: name, on: connection)
+            if format == .csv {
+                // Types only for the header's columns: DuckDB refuses types for columns a file lacks,
+                // and a column the body lacks is NULL like in the other formats.
+                let header = try Self.csvHeader(path, on: connection)
+                columns = columns.filter { header.contains($0.0.lowercased()) }
+            }
             let reader = Self.reader(of: path, format: format, columns: columns)
             let inserted = try connection.query("INSERT INTO \(table) BY NAME SELECT * FROM \(reader)").scalar()?.int64 ?? 0
             let snapshot = try Self.commit(on: connection, author: author, message: "append \(inserted) rows (\(format.rawValue))")
@@ -29,6 +35,13 @@ extension Lake {
             guard let column = row[0].text, let type = row[1].text else { return nil }
             return (column, type)
         }
+    }
+
+    /// The lower-cased column names of a CSV file's header, as DuckDB's sniffer reads them.
+    static func csvHeader(_ path: String, on connection: Connection) throws -> Set<String> {
+        let names = try connection.query("SELECT list_transform(Columns, c -> c.name) FROM sniff_csv(\(SQL.literal(path)), header = true)").scalar()
+        guard case .list(let values)? = names else { return [] }
+        return Set(values.compactMap { $0.text?.lowercased() })
     }
 
     /// The table function that reads `path` with the table's types.
@@ -54,7 +67,7 @@ extension Lake {
     /// first checked by the read-only gate as `SELECT * FROM t WHERE (filter)`, so it can call
     /// nothing caller SQL could not; returns the rows deleted and the snapshot.
     public func deleteRows(_ name: String, filter: String, author: String) async throws -> AppendResult {
-        let select = try LakeQuery.select(table: name, columns: nil, filter: filter, orderBy: nil, limit: nil, version: .current)
+        let select = try LakeQuery.select(table: name, columns: ["rowid"], filter: filter, orderBy: nil, limit: nil, version: .current)
         let table = try Self.tableSQL(name)
         let lease = try await leaseReader(queueLimit: nil, interrupter: nil)
         do {
@@ -70,7 +83,8 @@ extension Lake {
         return try await write { connection in
             try connection.execute("BEGIN TRANSACTION")
             guard try Self.exists(name, on: connection) else { throw LakeError.tableNotFound(name) }
-            let deleted = try connection.query("DELETE FROM \(table) WHERE (\(filter))").scalar()?.int64 ?? 0
+            // The exact statement the gate passed, as a subquery: the filter is parsed as it was checked.
+            let deleted = try connection.query("DELETE FROM \(table) WHERE rowid IN (\(select))").scalar()?.int64 ?? 0
             let snapshot = try Self.commit(on: connection, author: author, message: "delete \(deleted) rows")
             return AppendResult(table: name, rows: deleted, snapshotID: snapshot)
         }

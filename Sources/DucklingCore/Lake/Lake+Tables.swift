@@ -24,16 +24,42 @@ extension Lake {
         let partition = try (definition.partitionBy ?? []).map { try LakeNames.partitionKey($0, columns: names) }
         let columns = definition.columns.map { "\(SQL.quoted($0.name)) \($0.type)\($0.nullable ? "" : " NOT NULL")" }
         let name = definition.name
+        let types = definition.columns.map(\.type)
         try await write { connection in
+            try Self.checkTypes(types, on: connection)
             try connection.execute("BEGIN TRANSACTION")
-            if try Self.exists(name, on: connection) {
+            if try Self.exists(name, on: connection, ignoringCase: true) {
                 throw LakeError(.conflict, code: "table_exists", message: "a lake table named '\(name)' exists already")
             }
             try connection.execute("CREATE TABLE \(table) (\(columns.joined(separator: ", ")))")
             if !partition.isEmpty { try connection.execute("ALTER TABLE \(table) SET PARTITIONED BY (\(partition.joined(separator: ", ")))") }
             try Self.commit(on: connection, author: author, message: "create table \(name)")
         }
-        return try await describe(name)
+        return try await describeAfterCommit(name, columns: definition.columns)
+    }
+
+    /// The table as described after a committed change; a failure to read it back does not undo
+    /// the change, so it is answered from what was asked for.
+    private func describeAfterCommit(_ name: String, columns: [LakeColumn]) async throws -> TableSummary {
+        do {
+            return try await describe(name)
+        } catch {
+            logger.warning("a committed table change could not be read back", metadata: ["duckling.error": .string(String(describing: error))])
+            return TableSummary(name: name, columns: columns, rowCount: 0, snapshotID: 0, dataFiles: 0, dataBytes: 0, deleteFiles: 0)
+        }
+    }
+
+    /// Checks each type with DuckDB itself: `CAST(NULL AS type)` must prepare to one column, so
+    /// nothing but a type (no constraint, default or second column) reaches the DDL.
+    static func checkTypes(_ types: [String], on connection: Connection) throws {
+        for type in types {
+            do {
+                let statement = try connection.prepare("SELECT CAST(NULL AS \(type))")
+                guard statement.columns.count == 1 else { throw LakeError.invalid("invalid_type", "'\(type.prefix(80))' is not one type") }
+            } catch let error as DuckDBError {
+                throw LakeError.invalid("invalid_type", "'\(type.prefix(80))' is not a type DuckDB knows: \(error.message.split(separator: "\n").first ?? "")")
+            }
+        }
     }
 
     /// Every table with its columns, rows, the current snapshot, and its files.
@@ -95,13 +121,21 @@ extension Lake {
             }
         }
         let all = statements
+        let types = changes.compactMap { change -> String? in
+            switch change {
+            case .addColumn(let column): column.type
+            case .setType(_, let type): type
+            default: nil
+            }
+        }
         try await write { connection in
+            try Self.checkTypes(types, on: connection)
             try connection.execute("BEGIN TRANSACTION")
             guard try Self.exists(name, on: connection) else { throw LakeError.tableNotFound(name) }
             for statement in all { try connection.execute(statement) }
             try Self.commit(on: connection, author: author, message: "alter table \(name)")
         }
-        return try await describe(name)
+        return try await describeAfterCommit(name, columns: [])
     }
 
     /// The snapshots that changed `name`, oldest first.
@@ -126,13 +160,19 @@ extension Lake {
 
     // MARK: - Helpers on a connection
 
-    static func exists(_ name: String, on connection: Connection) throws -> Bool {
-        try tableID(name, on: connection) != nil
+    /// Whether the table exists, by its exact name (or, for a create, in any case: DuckDB's names
+    /// are case-insensitive, so `Orders` and `orders` cannot both exist).
+    static func exists(_ name: String, on connection: Connection, ignoringCase: Bool = false) throws -> Bool {
+        guard ignoringCase else { return try tableID(name, on: connection) != nil }
+        let rows = try connection.query("""
+            SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = 'main' AND lower(table_name) = lower($1)
+            """, [.varchar(name)]).rows()
+        return (rows.first?.first?.int64 ?? 0) > 0
     }
 
     /// DuckLake's id of the table, which its snapshots' change lists name.
     static func tableID(_ name: String, on connection: Connection) throws -> Int64? {
-        let rows = try connection.query("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = 'main' AND lower(table_name) = lower($1)", [.varchar(name)]).rows()
+        let rows = try connection.query("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = 'main' AND table_name = $1", [.varchar(name)]).rows()
         guard case .bigint(let count)? = rows.first?.first, count > 0 else { return nil }
         let info = try connection.query("SELECT table_id FROM ducklake_table_info('lake') WHERE table_name = $1", [.varchar(name)]).rows()
         return info.first?.first?.int64 ?? -1
@@ -165,7 +205,9 @@ extension Lake {
         try statement.bind([.varchar(author), .varchar(message)])
         _ = try statement.execute(streaming: false)
         try connection.execute("COMMIT")
-        return try connection.query("SELECT id FROM ducklake_last_committed_snapshot('lake')").scalar()?.int64 ?? currentSnapshot(on: connection)
+        // Committed: a failure to read the snapshot back must not report the write as failed.
+        return (try? connection.query("SELECT id FROM ducklake_last_committed_snapshot('lake')").scalar()?.int64)
+            ?? (try? currentSnapshot(on: connection)) ?? 0
     }
 }
 

@@ -21,7 +21,8 @@ public final class Lake: Sendable {
 
     private enum Phase {
         case closed
-        case opening(Task<LakeInstance, any Error>)
+        /// An open under way, with an id so that only its own outcome changes the state.
+        case opening(UUID, Task<LakeInstance, any Error>)
         case open(LakeInstance)
         case shutDown
     }
@@ -43,6 +44,8 @@ public final class Lake: Sendable {
             }
         }
         self.redactor = SecretRedactor(secrets: secrets.map(\.value))
+        // The upload directory exists before the first open: an import puts its file there first.
+        try? FileManager.default.createDirectory(atPath: settings.workDirectory + "/uploads", withIntermediateDirectories: true)
     }
 
     /// Opens the instance and attaches the lake (creating a local catalog on first use), unless it
@@ -59,7 +62,7 @@ public final class Lake: Sendable {
         }
         switch previous {
         case .open(let instance): await instance.close(logger: logger)
-        case .opening(let task): if let instance = try? await task.value { await instance.close(logger: logger) }
+        case .opening(_, let task): if let instance = try? await task.value { await instance.close(logger: logger) }
         case .closed, .shutDown: break
         }
     }
@@ -89,12 +92,13 @@ public final class Lake: Sendable {
     /// The open instance, opening it first when needed (one open at a time; a failed open is
     /// retried by the next caller).
     func currentInstance() async throws -> LakeInstance {
-        let task = state.withLock { state -> Result<Task<LakeInstance, any Error>, any Error> in
+        let (ready, id, task) = try state.withLock { state -> (LakeInstance?, UUID?, Task<LakeInstance, any Error>?) in
             switch state {
-            case .open(let instance): return .success(Task { instance })
-            case .opening(let task): return .success(task)
-            case .shutDown: return .failure(DatabaseUnavailable(databaseID: Self.databaseID, reason: "shutting down", retryAfterSeconds: 5))
+            case .open(let instance): return (instance, nil, nil)
+            case .opening(let id, let task): return (nil, id, task)
+            case .shutDown: throw DatabaseUnavailable(databaseID: Self.databaseID, reason: "shutting down", retryAfterSeconds: 5)
             case .closed:
+                let id = UUID()
                 let task = Task { [settings, engine, memoryLimit, readerCount, redactor, logger] in
                     try await BlockingIO.run {
                         Self.removeLeftoverUploads(in: settings.workDirectory + "/uploads")
@@ -102,25 +106,25 @@ public final class Lake: Sendable {
                         return try LakeInstance(settings: settings, engine: engine, memoryLimit: memoryLimit, readers: readerCount, redactor: redactor)
                     }
                 }
-                state = .opening(task)
-                return .success(task)
+                state = .opening(id, task)
+                return (nil, id, task)
             }
         }
+        if let ready { return ready }
+        guard let id, let task else { throw DatabaseUnavailable(databaseID: Self.databaseID, reason: "not open", retryAfterSeconds: 5) }
         do {
-            let instance = try await task.get().value
+            let instance = try await task.value
             let kept = state.withLock { state -> Bool in
-                if case .opening = state { state = .open(instance) }
+                if case .opening(let current, _) = state, current == id { state = .open(instance) }
                 if case .open(let current) = state { return current === instance }
                 return false
             }
-            if !kept {
-                // Shut down while opening: close() closes what the task opened.
-                throw DatabaseUnavailable(databaseID: Self.databaseID, reason: "shutting down", retryAfterSeconds: 5)
-            }
+            // Only a shutdown during the open leaves the instance unkept; close() closes it.
+            guard kept else { throw DatabaseUnavailable(databaseID: Self.databaseID, reason: "shutting down", retryAfterSeconds: 5) }
             return instance
         } catch {
             state.withLock { state in
-                if case .opening = state { state = .closed }
+                if case .opening(let current, _) = state, current == id { state = .closed }
             }
             throw error
         }
@@ -185,10 +189,14 @@ public final class Lake: Sendable {
         URL(fileURLWithPath: settings.workDirectory + "/uploads/" + UUID().uuidString.lowercased() + "." + ext)
     }
 
-    /// Removes uploads a killed process left (none is in use while the lake opens).
+    /// Removes uploads a killed process left: files untouched for an hour (an upload being written
+    /// or appended is younger; the CLI and a server may share the directory).
     static func removeLeftoverUploads(in directory: String) {
+        let cutoff = Date().addingTimeInterval(-3600)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+            let path = directory + "/" + name
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoff else { continue }
+            try? FileManager.default.removeItem(atPath: path)
         }
     }
 }

@@ -62,7 +62,10 @@ public struct LakeError: Error, Sendable, CustomStringConvertible {
         if message.contains("unsupported type") || message.contains("Type with name") {
             return LakeError(.invalidRequest, code: "invalid_type", message: message)
         }
-        if duck.kind.isStatementError || duck.kind == .permission {
+        if duck.kind == .permission {
+            return LakeError(.forbidden, code: "permission_denied", message: message)
+        }
+        if duck.kind.isStatementError {
             return LakeError(.invalidRequest, code: duck.kind == .conversion || duck.kind == .invalidInput ? "invalid_rows" : "invalid_request", message: message)
         }
         return LakeError(.engine, code: "lake_error", message: message)

@@ -56,7 +56,7 @@ final class LakeInstance: Sendable {
             }
             try setup.execute("SET lock_configuration = true")
             self.gate = try ReadOnlyGate(learningFrom: setup, deniedCatalogPrefixes: ["__ducklake_metadata"],
-                                         extraTableFunctions: ReadOnlyGate.lakeTableFunctions)
+                                         extraTableFunctions: ReadOnlyGate.lakeTableFunctions, deniedTableFunctions: ReadOnlyGate.deniedOnLake)
             let useLake: (Connection) throws -> Void = { try $0.execute("USE \(Self.catalog)") }
             self.readers = try ConnectionPool(database: database, size: readers, label: "duckling.lake.read", prepare: useLake)
             self.writers = try ConnectionPool(database: database, size: 2, label: "duckling.lake.write", prepare: useLake)
@@ -74,7 +74,6 @@ final class LakeInstance: Sendable {
         switch settings.catalog {
         case .file(let path):
             catalog = "ducklake:" + path
-            allowed.append((path as NSString).deletingLastPathComponent + "/")
         case .postgres(let url):
             try connection.execute("LOAD postgres_scanner")
             catalog = "ducklake:postgres:" + url.value

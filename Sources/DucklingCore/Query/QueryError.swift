@@ -35,4 +35,9 @@ public struct QueryError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+
+    /// The same error with secrets taken out of its message.
+    func redacted(by redactor: SecretRedactor) -> QueryError {
+        QueryError(category, code: code, message: redactor.redact(message), retryAfterSeconds: retryAfterSeconds)
+    }
 }

@@ -85,7 +85,9 @@ public final class QueryService: Sendable {
             }
         } catch {
             interrupter.cancelDeadline()
-            let failure = QueryError.from(error, interruption: interrupter.reason)
+            var failure = QueryError.from(error, interruption: interrupter.reason)
+            // The lake's catalog URL (a PostgreSQL password) can appear in DuckDB's messages.
+            if databaseID == Lake.databaseID, let lake { failure = failure.redacted(by: lake.redactor) }
             record(failure.outcome, 0)
             throw failure
         }

@@ -34,6 +34,14 @@ struct ReadOnlyGate: Sendable {
         "icu_calendar_names", "pg_timezone_names",
     ]
 
+    /// Introspection that is safe on a database but not on the lake: `duckdb_databases()` shows the
+    /// catalog's connection string (a PostgreSQL password), and the others look a table up by a
+    /// name in a string, which could name the metadata catalog.
+    static let deniedOnLake: Set<String> = [
+        "duckdb_databases", "duckdb_table_sample", "pragma_table_info", "pragma_storage_info", "pragma_metadata_info",
+        "pragma_show", "pragma_database_size",
+    ]
+
     /// DuckLake's read-only views of the lake, allowed on the lake's instance only: snapshots,
     /// the change feed and table statistics (never its file lists or maintenance calls).
     static let lakeTableFunctions: Set<String> = [
@@ -67,9 +75,10 @@ struct ReadOnlyGate: Sendable {
 
     /// Learns the refused built-in views from `connection`'s instance: a view is allowed when its
     /// definition passes the gate, views it reads included.
-    init(learningFrom connection: Connection, deniedCatalogPrefixes: [String] = [], extraTableFunctions: Set<String> = []) throws {
+    init(learningFrom connection: Connection, deniedCatalogPrefixes: [String] = [], extraTableFunctions: Set<String> = [],
+         deniedTableFunctions: Set<String> = []) throws {
         self.deniedCatalogPrefixes = deniedCatalogPrefixes
-        self.tableFunctions = Self.allowedTableFunctions.union(extraTableFunctions)
+        self.tableFunctions = Self.allowedTableFunctions.union(extraTableFunctions).subtracting(deniedTableFunctions)
         let rows = try connection.query("SELECT view_name, sql FROM duckdb_views() WHERE internal").rows()
         var definitions: [String: String] = [:]
         for row in rows {

@@ -76,6 +76,10 @@ struct DatasetsController {
             return try await body()
         } catch let error as LakeError {
             throw APIError(error)
+        } catch let error as ObjectStoreError where error.kind == .invalidRequest {
+            throw APIError(.badRequest, code: "invalid_object_key", message: String(describing: error))
+        } catch let error as ObjectStoreError where error.kind == .notFound {
+            throw APIError(.notFound, code: "object_not_found", message: String(describing: error))
         } catch let error as ObjectStoreError {
             throw APIError(.badGateway, code: "store_error", message: String(describing: error))
         }

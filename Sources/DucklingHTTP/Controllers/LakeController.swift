@@ -122,6 +122,7 @@ struct LakeController {
             defer { try? FileManager.default.removeItem(at: readable) }
             try await BlockingIO.run {
                 if temporary {
+                    defer { try? FileManager.default.removeItem(at: file) }
                     try FileManager.default.moveItem(at: file, to: readable)
                 } else if (try? FileManager.default.linkItem(at: file, to: readable)) == nil {
                     try FileManager.default.copyItem(at: file, to: readable)
