@@ -1,4 +1,5 @@
 import Dispatch
+public import Foundation
 public import Logging
 
 /// Runs blocking file work on Dispatch's threads, off Swift's cooperative pool.
@@ -18,6 +19,11 @@ public enum BlockingIO {
         await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: body()) }
         }
+    }
+
+    /// Removes a file on the blocking threads without waiting (removing a large file takes a while).
+    public static func removeInBackground(_ url: URL) {
+        queue.async { try? FileManager.default.removeItem(at: url) }
     }
 
     /// Runs cleanup work whose failure is worth a warning but not an error.

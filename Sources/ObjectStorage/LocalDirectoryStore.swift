@@ -72,7 +72,10 @@ public struct LocalDirectoryStore: ObjectStore {
     public func list(prefix: String) async throws -> [ObjectInfo] {
         try await BlockingIO.run { [root] in
             var objects: [ObjectInfo] = []
-            for (url, key) in try Self.files(under: root) {
+            // Only the directory the prefix names is walked (`bucket/logs/` → root/bucket/logs).
+            let directory = prefix.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            let start = directory.isEmpty || !ObjectKey.isValid(directory) ? root : root.appendingPathComponent(directory)
+            for (url, key) in try Self.files(under: start, root: root) {
                 let values = try url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey])
                 guard values.isRegularFile == true, key.hasPrefix(prefix), !FileCopy.isTemporary(url.lastPathComponent) else { continue }
                 let size = Int64(values.fileSize ?? 0)
@@ -98,7 +101,7 @@ public struct LocalDirectoryStore: ObjectStore {
     public func abortUnfinishedUploads(prefix: String, matching: @escaping @Sendable (String) -> Bool) async throws -> Int {
         try await BlockingIO.run { [root] in
             var removed = 0
-            for (url, key) in try Self.files(under: root) {
+            for (url, key) in try Self.files(under: root, root: root) {
                 // `dir/.name.partial-…` is an unfinished write of `dir/name`.
                 guard let name = FileCopy.target(ofTemporary: url.lastPathComponent) else { continue }
                 let slash = key.lastIndex(of: "/")
@@ -111,9 +114,9 @@ public struct LocalDirectoryStore: ObjectStore {
         }
     }
 
-    /// Every file and directory under `root`, with its key (its path relative to `root`).
-    private static func files(under root: URL) throws -> [(URL, String)] {
-        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey]) else {
+    /// Every file and directory under `start`, with its key (its path relative to `root`).
+    private static func files(under start: URL, root: URL) throws -> [(URL, String)] {
+        guard let enumerator = FileManager.default.enumerator(at: start, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey]) else {
             return []
         }
         let rootPath = root.standardizedFileURL.path + "/"

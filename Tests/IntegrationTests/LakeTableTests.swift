@@ -276,8 +276,10 @@ extension LakeTableTests {
             #expect((after["columns"] as? [[String: Any]])?.count == 1)
             // Refused bodies leave no file behind.
             for directory in ["/lake/work/uploads", "/lake/work/incoming"] {
-                let left = (try? FileManager.default.contentsOfDirectory(atPath: server.dataDirectory + directory)) ?? []
-                #expect(left.isEmpty, "\(directory): \(left)")
+                // Removed in the background, just after the answer.
+                let path = server.dataDirectory + directory
+                let empty = await eventually(within: .seconds(10)) { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).isEmpty }
+                #expect(empty, "\(directory): \((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])")
             }
             let listing = try await server.request(.GET, "/tables").text
             #expect(listing.contains("\"kept\"") && !listing.contains("typed"), "\(listing)")

@@ -92,7 +92,7 @@ struct DatasetsController {
             // Refused before the body is read: an unknown bucket or a bad key.
             try await datasets.checkTarget(name, key)
             let file = URL(fileURLWithPath: datasets.incomingDirectory + "/" + UUID().uuidString.lowercased() + ".upload")
-            defer { try? FileManager.default.removeItem(at: file) }
+            defer { BlockingIO.removeInBackground(file) }
             _ = try await RequestBodyReader.write(request, to: file, context: context, limit: maxUploadBytes)
             let stored = try await datasets.put(name, key, file: file)
             return try ObjectResponse(bucket: name, object: stored).response(from: request, context: context).with(status: .created)
@@ -109,7 +109,7 @@ struct DatasetsController {
             var status: HTTPResponse.Status = .ok
             if let header = request.headers[.range] {
                 guard let asked = Self.range(header, size: size) else {
-                    if temporary { try? FileManager.default.removeItem(at: file) }
+                    if temporary { BlockingIO.removeInBackground(file) }
                     throw APIError(.rangeNotSatisfiable, code: "invalid_range", message: "the range '\(header.prefix(60))' is not within the object's \(size) bytes",
                                    headers: [.contentRange: "bytes */\(size)"])
                 }
@@ -123,7 +123,7 @@ struct DatasetsController {
             let path = file.path
             let start = range.lowerBound
             return Response(status: status, headers: headers, body: ResponseBody { writer in
-                defer { if temporary { try? FileManager.default.removeItem(atPath: path) } }
+                defer { if temporary { BlockingIO.removeInBackground(URL(fileURLWithPath: path)) } }
                 let descriptor = try await BlockingIO.run { try FileDescriptor.open(path, flags: O_RDONLY) }
                 defer { descriptor.close() }
                 var offset = start

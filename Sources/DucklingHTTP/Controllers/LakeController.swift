@@ -98,7 +98,7 @@ struct LakeController {
         // Refused before the body is read: a table that does not exist.
         _ = try await lakeCall { try await TableResponse(table: lake.describe(table)).response(from: request, context: context) }
         let file = lake.uploadFile(extension: format.rawValue)
-        defer { try? FileManager.default.removeItem(at: file) }
+        defer { BlockingIO.removeInBackground(file) }
         _ = try await RequestBodyReader.write(request, to: file, context: context, limit: lake.settings.maxAppendBytes)
         return try await lakeCall {
             try await AppendResponse(append: lake.append(table, file: file, format: format, author: author(context)))
@@ -119,10 +119,10 @@ struct LakeController {
             // The lake's instance reads only its upload directory: the object goes there (a hard
             // link to a local object, or the downloaded copy moved in).
             let readable = lake.uploadFile(extension: format.rawValue)
-            defer { try? FileManager.default.removeItem(at: readable) }
+            defer { BlockingIO.removeInBackground(readable) }
             try await BlockingIO.run {
                 if temporary {
-                    defer { try? FileManager.default.removeItem(at: file) }
+                    defer { BlockingIO.removeInBackground(file) }
                     try FileManager.default.moveItem(at: file, to: readable)
                 } else if (try? FileManager.default.linkItem(at: file, to: readable)) == nil {
                     try FileManager.default.copyItem(at: file, to: readable)

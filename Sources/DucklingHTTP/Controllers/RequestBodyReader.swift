@@ -80,7 +80,7 @@ enum RequestBodyReader {
             return written
         } catch {
             descriptor.close()
-            try? FileManager.default.removeItem(at: file)
+            BlockingIO.removeInBackground(file)
             throw error
         }
     }
