@@ -101,6 +101,13 @@ import Testing
             #expect((try now.json["rows"] as? [[Any]])?.count == 30)
             #expect(try await server.lakeRows("SELECT count(*)::INTEGER FROM orders AT (VERSION => \(firstSnapshot))").first?.first as? Int == 20)
             #expect(try await server.lakeRows("SELECT count(*)::INTEGER FROM orders").first?.first as? Int == 45)
+            // ?as_of= the first append's own time reads that snapshot; a time before the table is refused.
+            let listed = try #require(try (try await server.request(.GET, "/tables/orders/snapshots")).json["snapshots"] as? [[String: Any]])
+            let firstTime = try #require(listed.first { $0["id"] as? Int == firstSnapshot }?["time"] as? String)
+            let atFirst = try await server.json(.POST, "/tables/orders/query?as_of=\(firstTime)", ["columns": ["id"]])
+            #expect((try atFirst.json["rows"] as? [[Any]])?.count == 20, "\(firstTime): \(atFirst.text)")
+            #expect(try await server.json(.POST, "/tables/orders/query?as_of=2001-01-01T00:00:00Z", ["columns": ["id"]]).status == 400)
+            #expect(try await server.json(.POST, "/tables/orders/query?as_of=yesterday", ["columns": ["id"]]).status == 400)
             let asOf = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
             let future = try await server.json(.POST, "/tables/orders/query?as_of=\(asOf)", ["columns": ["id"]])
             let futureRows = try future.json["rows"] as? [[Any]]
@@ -288,6 +295,22 @@ extension LakeTableTests {
 }
 
 extension LakeTableTests {
+    @Test func aPartitionedTableWritesOneDirectoryPerPartition() async throws {
+        try await TestServer.run(yaml: "lake:\n") { server in
+            let created = try await server.json(.POST, "/tables", ["name": "visits", "partition_by": ["year(at)", "site"], "columns": [
+                ["name": "site", "type": "VARCHAR"], ["name": "at", "type": "TIMESTAMP"], ["name": "n", "type": "INTEGER"],
+            ]])
+            #expect(created.status == 201, "\(created.text)")
+            let rows: [[String: Any]] = (0..<40).map { ["site": $0 % 2 == 0 ? "a" : "b", "at": $0 < 20 ? "2024-05-01 10:00:00" : "2025-05-01 10:00:00", "n": $0] }
+            #expect(try await server.json(.PUT, "/tables/visits", rows).status == 200)
+            let files = try await #require(server.services.lake).dataFiles(of: "visits")
+            #expect(files.count == 4, "two years × two sites: \(files)")
+            #expect(files.allSatisfy { $0.contains("site=") }, "\(files)")
+            let bad = try await server.json(.POST, "/tables", ["name": "v2", "partition_by": ["nope"], "columns": [["name": "site", "type": "VARCHAR"]]])
+            #expect(bad.status == 400 && bad.errorCode == "invalid_partition", "\(bad.text)")
+        }
+    }
+
     @Test func theCatalogsPasswordAppearsInNoAnswer() async throws {
         let password = "duckling-test-secret"
         try await TestServer.run(yaml: try await LakeVariant.postgresCatalog.yaml()) { server in

@@ -28,12 +28,23 @@ public enum LakeQuery {
         }
     }
 
-    static func parseTime(_ text: String) -> Date? {
+    /// An ISO 8601 time as microseconds since 1970, exactly (fractions to the microsecond, as
+    /// the snapshot list writes them): `2026-12-01T18:00:00Z`, `…T18:00:00.123456+02:00`.
+    static func parseTime(_ text: String) -> Int64? {
+        let pattern = #"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$"#
+        guard let match = text.range(of: pattern, options: .regularExpression), match == text.startIndex..<text.endIndex else { return nil }
+        let base = String(text.prefix(19)).replacingOccurrences(of: " ", with: "T")
+        var rest = text.dropFirst(19)
+        var micros: Int64 = 0
+        if rest.hasPrefix(".") {
+            let digits = rest.dropFirst().prefix { $0.isNumber }
+            rest = rest.dropFirst(1 + digits.count)
+            micros = Int64(String((digits + "000000").prefix(6))) ?? 0
+        }
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
         formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
+        guard let date = formatter.date(from: base + rest) else { return nil }
+        return Int64(date.timeIntervalSince1970.rounded()) * 1_000_000 + micros
     }
 
     /// `lake.main."t"` with its `AT (…)` clause.
@@ -43,8 +54,7 @@ public enum LakeQuery {
         case .current: return name
         case .snapshot(let id): return "\(name) AT (VERSION => \(id))"
         case .asOf(let text):
-            guard let date = parseTime(text) else { throw LakeError.invalid("invalid_as_of", "as_of must be an ISO 8601 time") }
-            let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+            guard let micros = parseTime(text) else { throw LakeError.invalid("invalid_as_of", "as_of must be an ISO 8601 time") }
             return "\(name) AT (TIMESTAMP => make_timestamptz(\(micros)))"
         }
     }
