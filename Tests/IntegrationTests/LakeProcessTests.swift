@@ -128,7 +128,8 @@ extension LakeProcessTests {
         return kilobytes * 1024
     }
 
-    @Test func a300MegabyteCSVAppendStreamsWithFlatMemory() async throws {
+    @Test(arguments: LakeVariant.allCases)
+    func a300MegabyteCSVAppendStreamsWithFlatMemory(variant: LakeVariant) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let csv = directory + "/big.csv"
@@ -138,7 +139,7 @@ extension LakeProcessTests {
         #expect(size > 300_000_000, "\(size)")
 
         let config = directory + "/duckling.yaml"
-        try "server:\n  data_dir: \(directory)/data\nlake:\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "server:\n  data_dir: \(directory)/data\n\(try await variant.yaml())\n".write(toFile: config, atomically: true, encoding: .utf8)
         let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean(["DUCKDB_MEMORY_LIMIT": "1GB"]))
         defer { _ = server.terminate() }
         try await server.waitUntilHealthy()
@@ -164,7 +165,7 @@ extension LakeProcessTests {
         #expect(reply.0 == 200, "\(reply.1)")
         #expect((reply.1["append"] as? [String: Any])?["rows"] as? Int == 3_400_000, "\(reply.1)")
         let growth = peak - baseline
-        FileHandle.standardError.write(Data("300 MB CSV append: baseline RSS \(baseline >> 20) MiB, peak \(peak >> 20) MiB, growth \(growth >> 20) MiB\n".utf8))
+        FileHandle.standardError.write(Data("300 MB CSV append (\(variant)): baseline RSS \(baseline >> 20) MiB, peak \(peak >> 20) MiB, growth \(growth >> 20) MiB\n".utf8))
         #expect(growth < 100 << 20, "peak RSS grew by \(growth >> 20) MiB (baseline \(baseline >> 20) MiB)")
     }
 }

@@ -37,9 +37,18 @@ public struct LakeSettings: Sendable {
     /// Appends of fewer rows than this are kept in the catalog until maintenance writes them out
     /// (DuckLake's `DATA_INLINING_ROW_LIMIT`); nil keeps DuckLake's default (10), 0 turns it off.
     public var dataInliningRowLimit: Int?
-    /// Rows per row group of the Parquet files the lake writes (DuckLake's `parquet_row_group_size`):
-    /// half DuckDB's default, so a large append buffers half as much before it writes.
-    public var parquetRowGroupSize = 61_440
+    /// Rows per row group of the Parquet files the lake writes (DuckLake's `parquet_row_group_size`);
+    /// nil chooses by where the files go: half DuckDB's default (61,440) for a directory, a quarter
+    /// (30,720) for S3, where `httpfs` also buffers each file's upload. A large append buffers that
+    /// much less before it writes.
+    public var parquetRowGroupSize: Int?
+
+    /// The row group size the lake is attached with.
+    public var effectiveRowGroupSize: Int {
+        if let parquetRowGroupSize { return parquetRowGroupSize }
+        if case .s3 = dataPath { return 30_720 }
+        return 61_440
+    }
     /// The largest append or upload body accepted, in bytes (separate from the query body limit).
     public var maxAppendBytes: Int64 = 4 << 30
     /// Duckling's own working files for the lake: uploads being appended, spill files.

@@ -98,7 +98,7 @@ final class LakeInstance: Sendable {
                 Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
             }
         }
-        try connection.execute("CALL \(Self.catalog).set_option('parquet_row_group_size', \(settings.parquetRowGroupSize))")
+        try connection.execute("CALL \(Self.catalog).set_option('parquet_row_group_size', \(settings.effectiveRowGroupSize))")
         try connection.execute("SET allowed_directories = [\(allowed.map(SQL.literal).joined(separator: ", "))]")
         try connection.execute("SET enable_external_access = false")
     }

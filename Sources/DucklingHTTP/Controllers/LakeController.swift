@@ -100,6 +100,8 @@ struct LakeController {
         let file = lake.uploadFile(extension: format.rawValue)
         defer { BlockingIO.removeInBackground(file) }
         _ = try await RequestBodyReader.write(request, to: file, context: context, limit: lake.settings.maxAppendBytes)
+        // The body's buffers are free now; give them back before DuckDB reads the file.
+        await BlockingIO.run { _ = returnFreeMemory(0) }
         return try await lakeCall {
             try await AppendResponse(append: lake.append(table, file: file, format: format, author: author(context)))
                 .response(from: request, context: context)
@@ -183,3 +185,7 @@ struct LakeController {
         return try await QueryController.run(QueryRequest(sql: sql), database: Lake.databaseID, request: request, context: context, queries: queries)
     }
 }
+
+/// glibc's `malloc_trim`: hands the heap's free pages back to the system (not exported by the Glibc module).
+@_silgen_name("malloc_trim")
+private func returnFreeMemory(_ pad: Int) -> Int32
