@@ -5,18 +5,30 @@ import Testing
 /// More than one Duckling on one lake (DESIGN.md §13): two `duckling serve` processes with the
 /// same PostgreSQL catalog and S3 data path write one table at once, with snapshot isolation.
 @Suite(.serialized) struct LakeProcessTests {
-    @Test func twoProcessesAppendToOneTableAndEveryRowArrivesOnceInWholeBatches() async throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// Two healthy `duckling serve` processes, each with its own data directory, on one lake with
+    /// a fresh PostgreSQL catalog and S3 data path.
+    static func twoServersOnOneLake(in directory: String) async throws -> [ServerProcess] {
         let lake = try await LakeVariant.postgresCatalog.yaml()
         let servers = try ["a", "b"].map { name in
             let config = directory + "/\(name).yaml"
             try "server:\n  data_dir: \(directory)/\(name)\n\(lake)\n".write(toFile: config, atomically: true, encoding: .utf8)
             return try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
         }
-        let reader = servers[1]
+        do {
+            for server in servers { try await server.waitUntilHealthy() }
+        } catch {
+            for server in servers { _ = server.terminate() }
+            throw error
+        }
+        return servers
+    }
+
+    @Test func twoProcessesAppendToOneTableAndEveryRowArrivesOnceInWholeBatches() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let servers = try await Self.twoServersOnOneLake(in: directory)
         defer { for server in servers { _ = server.terminate() } }
-        for server in servers { try await server.waitUntilHealthy() }
+        let reader = servers[1]
 
         let created = try await servers[0].send(.POST, "/tables", json: ["name": "shared", "columns": [
             ["name": "writer", "type": "VARCHAR"], ["name": "batch", "type": "INTEGER"], ["name": "n", "type": "INTEGER"],
@@ -89,14 +101,8 @@ extension LakeProcessTests {
     @Test func twoProcessesCreatingOneTableAtOnceLeaveOneTableAndTheLoserGetsAConflict() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let lake = try await LakeVariant.postgresCatalog.yaml()
-        let servers = try ["a", "b"].map { name in
-            let config = directory + "/\(name).yaml"
-            try "server:\n  data_dir: \(directory)/\(name)\n\(lake)\n".write(toFile: config, atomically: true, encoding: .utf8)
-            return try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
-        }
+        let servers = try await Self.twoServersOnOneLake(in: directory)
         defer { for server in servers { _ = server.terminate() } }
-        for server in servers { try await server.waitUntilHealthy() }
         for round in 0..<8 {
             let replies = try await withThrowingTaskGroup(of: (status: Int, code: String?, snapshot: Bool, text: String).self) { group in
                 for server in servers {

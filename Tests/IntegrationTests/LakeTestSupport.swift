@@ -117,25 +117,14 @@ extension TestServer {
     /// A request whose body is the file at `file` (streamed) or `data`, with `contentType`.
     func send(_ method: HTTPMethod, _ path: String, key: Key = .admin, contentType: String, file: URL? = nil, data: Data? = nil,
               headers: [(String, String)] = []) async throws -> Reply {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        switch key {
-        case .admin: request.headers.add(name: "Authorization", value: "Bearer \(adminKey)")
-        case .readOnly: request.headers.add(name: "Authorization", value: "Bearer \(Self.readOnlyKey)")
-        case .custom(let value): request.headers.add(name: "Authorization", value: "Bearer \(value)")
-        case .none: break
-        }
-        request.headers.add(name: "Content-Type", value: contentType)
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        var body: HTTPClientRequest.Body?
         if let file {
             let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
-            request.body = .stream(FileChunks(url: file), length: .known(Int64(size)))
+            body = .stream(FileChunks(url: file), length: .known(Int64(size)))
         } else if let data {
-            request.body = .bytes(ByteBuffer(bytes: data))
+            body = .bytes(ByteBuffer(bytes: data))
         }
-        let response = try await client.execute(request, timeout: .seconds(600))
-        let bytes = try await response.body.collect(upTo: 512 << 20)
-        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+        return try await send(method, path, key: key, headers: headers, contentType: contentType, body: body)
     }
 
     /// `POST` with a JSON body (any JSON value).

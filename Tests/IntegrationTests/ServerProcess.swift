@@ -42,40 +42,30 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     func request(_ method: HTTPMethod, _ path: String) async throws -> (Int, [String: Any]) {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(key)")
-        let response = try await client.execute(request, timeout: .seconds(120))
-        let body = try await response.body.collect(upTo: 16 << 20)
-        let json = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
-        return (Int(response.status.code), json)
+        try await execute(method, path, contentType: nil, body: nil)
     }
 
-    /// A request with a body; the reply's status and JSON.
+    /// A request with a JSON body; the reply's status and JSON.
     func send(_ method: HTTPMethod, _ path: String, json: Any) async throws -> (Int, [String: Any]) {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(key)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
-        let response = try await client.execute(request, timeout: .seconds(120))
-        let body = try await response.body.collect(upTo: 16 << 20)
-        let reply = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
-        return (Int(response.status.code), reply)
+        try await execute(method, path, contentType: "application/json", body: .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))))
     }
 
     /// A request whose body is streamed from `file`.
     func upload(_ method: HTTPMethod, _ path: String, file: URL, contentType: String) async throws -> (Int, [String: Any]) {
+        let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
+        return try await execute(method, path, contentType: contentType, body: .stream(FileChunks(url: file), length: .known(Int64(size))))
+    }
+
+    private func execute(_ method: HTTPMethod, _ path: String, contentType: String?, body: HTTPClientRequest.Body?) async throws -> (Int, [String: Any]) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(key)")
-        request.headers.add(name: "Content-Type", value: contentType)
-        let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
-        request.body = .stream(FileChunks(url: file), length: .known(Int64(size)))
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        if let body { request.body = body }
         let response = try await client.execute(request, timeout: .seconds(600))
-        let body = try await response.body.collect(upTo: 16 << 20)
-        let reply = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
-        return (Int(response.status.code), reply)
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        let json = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any]) ?? [:]
+        return (Int(response.status.code), json)
     }
 
     func status(_ dataset: String) async throws -> [String: Any] {

@@ -125,6 +125,15 @@ public struct TestServer: Sendable {
         _ method: HTTPMethod, _ path: String, key: Key = .admin, headers: [(String, String)] = [],
         body: String? = nil, timeout: TimeAmount = .seconds(120)
     ) async throws -> Reply {
+        try await send(method, path, key: key, headers: headers, contentType: body == nil ? nil : "application/json",
+                       body: body.map { .bytes(ByteBuffer(string: $0)) }, timeout: timeout)
+    }
+
+    /// A request with any body (bytes, or a stream) and content type.
+    public func send(
+        _ method: HTTPMethod, _ path: String, key: Key = .admin, headers: [(String, String)] = [],
+        contentType: String?, body: HTTPClientRequest.Body?, timeout: TimeAmount = .seconds(600)
+    ) async throws -> Reply {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
         switch key {
@@ -133,11 +142,9 @@ public struct TestServer: Sendable {
         case .custom(let value): request.headers.add(name: "Authorization", value: "Bearer \(value)")
         case .none: break
         }
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
-        }
+        if let body { request.body = body }
         let response = try await client.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 512 << 20)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
