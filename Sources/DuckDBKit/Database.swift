@@ -30,6 +30,7 @@ public final class Database: Sendable {
 
     /// Opens (or creates) the database at `path`, or an in-memory database when `path` is nil.
     public init(path: String?, configuration: DatabaseConfiguration = DatabaseConfiguration()) throws {
+        _ = DuckDBAllocator.returnsFreedMemoryPromptly
         var config: duckdb_config?
         guard duckdb_create_config(&config) == DuckDBSuccess, config != nil else {
             throw DuckDBError(code: .openFailed, message: "could not allocate a DuckDB configuration")

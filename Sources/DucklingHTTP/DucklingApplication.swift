@@ -25,6 +25,8 @@ public struct DucklingServices: Sendable {
     public let backupSetupErrors: [String: String]
     /// Each database's automation (scheduled backups, cleanup, health), by database id.
     public let automation: [String: AutomationService]
+    /// The event bus the streams of `/events` read.
+    public let events: EventBus
     public let startedAt = Date()
     public let authenticator: APIKeyAuthenticator
     public let metrics: PrometheusCollectorRegistry
@@ -73,6 +75,7 @@ public struct DucklingServices: Sendable {
             (engine.database.id, AutomationService(database: engine.database, sync: engine, backups: backups[engine.database.id],
                                                    engine: configuration.engine, lake: engine.database.id == "default" ? lake : nil, logger: logger))
         })
+        self.events = EventBus(settings: configuration.events, logger: logger)
         self.authenticator = APIKeyAuthenticator(configuration: configuration, adminKey: adminKey)
         self.metrics = metrics
         self.logger = logger
@@ -116,13 +119,16 @@ public func buildApplication(
     }
     BackupController(backups: services.backups, setupErrors: services.backupSetupErrors, registry: services.registry,
                      automation: services.automation).addRoutes(to: routes)
+    let eventMonitor = EventMonitor(bus: services.events, systemMetrics: { await StatisticsController.systemMetric(services) },
+                                    queueStatus: { BusEvent.json(services.events.queueStatus) }, logger: services.logger)
+    EventsController(bus: services.events, monitor: eventMonitor).addRoutes(to: routes)
     return Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [ClientCloseWatcher()])),
         configuration: .init(
             address: .hostname(host ?? services.configuration.server.host, port: port ?? services.configuration.server.port),
             serverName: "Duckling"),
-        services: [services.syncScheduler] + services.registry.databases.compactMap { services.automation[$0.id] } + backgroundServices,
+        services: [services.syncScheduler, eventMonitor] + services.registry.databases.compactMap { services.automation[$0.id] } + backgroundServices,
         onServerRunning: onServerRunning,
         logger: services.logger)
 }

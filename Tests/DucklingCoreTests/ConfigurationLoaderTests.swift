@@ -124,6 +124,21 @@ import Testing
         #expect(text.contains("duckling.yaml: databases.lms.datasets.orders.source: no source named 'nowhere' in this database"))
     }
 
+    @Test func theEventSettingsAreReadAndChecked() throws {
+        let configuration = try load("""
+            events: { heartbeat: 5s, retry_ms: 1000, history_size: 50, client_queue_size: 20, max_clients: 7, ping_interval: 2m, inactivity_timeout: 90s, metrics_interval: 0 }
+            """)
+        let events = configuration.events
+        #expect(events.heartbeatSeconds == 5 && events.retryMilliseconds == 1000 && events.historySize == 50)
+        #expect(events.clientQueueSize == 20 && events.maxClients == 7 && events.pingSeconds == 120)
+        #expect(events.inactivitySeconds == 90 && events.metricsSeconds == 0)
+        #expect(try load(nil).events.heartbeatSeconds == 15)
+        let text = problems("events: { client_queue_size: 0, heartbeat: never, histroy_size: 5 }").map(\.description)
+        #expect(text.count == 3, "\(text)")
+        #expect(text.contains("duckling.yaml: events.client_queue_size: must be between 1 and 1000000, got 0"), "\(text)")
+        #expect(text.contains("duckling.yaml: events.histroy_size: unknown key (did you mean 'history_size'?)"), "\(text)")
+    }
+
     @Test func datasetsAreChecked() {
         let found = problems("""
             databases:

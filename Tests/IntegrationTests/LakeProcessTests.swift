@@ -172,11 +172,7 @@ extension LakeProcessTests {
         #expect((reply.1["append"] as? [String: Any])?["rows"] as? Int == 3_400_000, "\(reply.1)")
         let growth = peak - baseline
         FileHandle.standardError.write(Data("300 MB CSV append (\(variant)): baseline RSS \(baseline >> 20) MiB, peak \(peak >> 20) MiB, growth \(growth >> 20) MiB\n".utf8))
-        // The bound (100 MB) holds with local files. With the files in S3, DuckDB's httpfs
-        // buffers each file's upload and the growth is 80–104 MB: a looser bound still catches a
-        // regression to DuckDB's defaults (over 200 MB). Bringing S3 under 100 MB is open.
-        let bound: Int64 = variant == .local ? 100_000_000 : 128 << 20
-        #expect(growth < bound, "peak RSS grew by \(growth >> 20) MiB (baseline \(baseline >> 20) MiB)")
+        #expect(growth < 100_000_000, "peak RSS grew by \(growth >> 20) MiB (baseline \(baseline >> 20) MiB)")
     }
 }
 

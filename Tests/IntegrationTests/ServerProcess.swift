@@ -74,14 +74,37 @@ final class ServerProcess: @unchecked Sendable {
 
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        _ = waitForExit(within: 30)
     }
 
     /// SIGTERM, then waits for the process to end; returns its exit status.
     func terminate() -> Int32 {
         process.terminate()
-        process.waitUntilExit()
+        guard waitForExit(within: 60) else {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            return -1
+        }
         return process.terminationStatus
+    }
+
+    /// Waits until the process has ended and Foundation knows it; false if it has not within
+    /// `seconds`, or if it ended but Foundation never noticed (its `waitUntilExit` can then hang
+    /// forever, which turns one slow exit into a hung test run).
+    private func waitForExit(within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var unnoticedSince: Date?
+        while process.isRunning {
+            if Date() > deadline { return false }
+            let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+            let exited = stat.isEmpty || stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+            if exited {
+                let since = unnoticedSince ?? Date()
+                unnoticedSince = since
+                if Date().timeIntervalSince(since) > 5 { return false }
+            }
+            usleep(20_000)
+        }
+        return true
     }
 
     deinit {

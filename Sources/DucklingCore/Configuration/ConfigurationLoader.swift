@@ -40,7 +40,7 @@ public struct ConfigurationLoader: Sendable {
         let root = path.flatMap { readDocument(at: $0, reader: reader) }
         let fileDirectory = path.map { ($0 as NSString).deletingLastPathComponent } ?? workingDirectory
 
-        let top = reader.table(root, at: "", allowed: ["server", "duckdb", "query", "automation", "databases", "lake"])
+        let top = reader.table(root, at: "", allowed: ["server", "duckdb", "query", "automation", "databases", "lake", "events"])
         var server = ServerSettings()
         var engine = EngineSettings()
         var query = QuerySettings()
@@ -83,6 +83,27 @@ public struct ConfigurationLoader: Sendable {
             if let value = reader.int(table, "breaker_failures", in: 0...10_000) { query.breakerFailures = value }
             if let value = reader.interval(table, "breaker_cooldown", unit: 1, in: 1...86_400) { query.breakerCooldownSeconds = value }
             if let value = reader.bool(table, "statistics") { query.statistics = value }
+        }
+        var events = EventSettings()
+        if let table = reader.table(top?["events"], at: "events", allowed: [
+            "heartbeat", "retry_ms", "history_size", "history_bytes", "client_queue_size", "max_clients", "ping_interval",
+            "inactivity_timeout", "metrics_interval",
+        ]) {
+            if let value = reader.interval(table, "heartbeat", unit: 1, in: 1...3_600) { events.heartbeatSeconds = value }
+            if let value = reader.int(table, "retry_ms", in: 0...3_600_000) { events.retryMilliseconds = value }
+            if let value = reader.int(table, "history_size", in: 0...1_000_000) { events.historySize = value }
+            if let text = reader.string(table, "history_bytes") {
+                if let bytes = MemorySize.bytes(text), bytes >= 1 << 20 {
+                    events.historyBytes = Int(bytes)
+                } else {
+                    reader.report("events.history_bytes", "expected a size of at least 1MiB such as 64MiB, got '\(text)'")
+                }
+            }
+            if let value = reader.int(table, "client_queue_size", in: 1...1_000_000) { events.clientQueueSize = value }
+            if let value = reader.int(table, "max_clients", in: 1...100_000) { events.maxClients = value }
+            if let value = reader.interval(table, "ping_interval", unit: 1, in: 1...3_600) { events.pingSeconds = value }
+            if let value = reader.interval(table, "inactivity_timeout", unit: 1, in: 1...86_400) { events.inactivitySeconds = value }
+            if let value = reader.interval(table, "metrics_interval", unit: 1, in: 0...86_400) { events.metricsSeconds = value }
         }
         if let table = reader.table(top?["automation"], at: "automation", allowed: AutomationKeys.all) {
             AutomationKeys.apply(table, reader: reader, to: &automation)
@@ -127,8 +148,10 @@ public struct ConfigurationLoader: Sendable {
         }
         let problems = reader.problems + environmentReader.problems
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
-        return DucklingConfiguration(server: server, engine: engine, query: query, automation: automation, databases: databases,
-                                     lake: lake, file: path)
+        var configuration = DucklingConfiguration(server: server, engine: engine, query: query, automation: automation,
+                                                  databases: databases, lake: lake, file: path)
+        configuration.events = events
+        return configuration
     }
 
     private func readDocument(at path: String, reader: ConfigReader) -> Node? {

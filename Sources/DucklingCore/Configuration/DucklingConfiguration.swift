@@ -9,6 +9,8 @@ public struct DucklingConfiguration: Sendable {
     public var databases: [DatabaseSettings]
     /// The DuckLake lake and the dataset buckets.
     public var lake: LakeSettings
+    /// The event bus and its streams.
+    public var events = EventSettings()
     /// The file the configuration came from, if any.
     public var file: String?
 

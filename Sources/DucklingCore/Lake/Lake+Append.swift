@@ -50,8 +50,9 @@ extension Lake {
         let file = SQL.literal(path)
         switch format {
         case .csv:
-            // 4 MiB read buffers (DuckDB's default is 32 MiB per thread) keep a large append's memory flat.
-            return "read_csv(\(file), header = true, strict_mode = true, buffer_size = 4194304, types = \(types))"
+            // Read buffers of 2 MiB, the longest line DuckDB reads (its default buffer is 16 lines
+            // long), keep a large append's memory flat.
+            return "read_csv(\(file), header = true, strict_mode = true, buffer_size = 2097152, types = \(types))"
         case .json:
             return "read_json(\(file), format = 'array', columns = \(types))"
         case .ndjson:

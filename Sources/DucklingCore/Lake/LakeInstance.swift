@@ -42,9 +42,11 @@ final class LakeInstance: Sendable {
             additionalSettings: [
                 "secret_directory": work + "/secrets",
                 // An append keeps no row order of its own, and without it DuckDB streams a large
-                // append through far less memory; the allocator hands freed memory back sooner.
+                // append through far less memory; the allocator hands freed memory back sooner,
+                // and its background threads purge freed pages while an append runs.
                 "preserve_insertion_order": "false",
                 "allocator_flush_threshold": "32MB",
+                "allocator_background_threads": "true",
             ]))
         do {
             let setup = try database.connect()
@@ -81,6 +83,10 @@ final class LakeInstance: Sendable {
         let usesS3 = [settings.dataPath, settings.datasets].contains { if case .s3 = $0 { true } else { false } }
         if usesS3 {
             try connection.execute("LOAD httpfs")
+            // httpfs buffers one part of each file it uploads, and a part is the largest file it
+            // allows over 10,000 parts: 80 MB by default. 50 GB files (far above DuckLake's
+            // 512 MB target) make it S3's smallest part, 5 MB, which keeps a large append's memory flat.
+            try connection.execute("SET s3_uploader_max_filesize = '50GB'")
             if let s3 = settings.s3 { try connection.execute(Self.secretSQL(s3, locations: [settings.dataPath, settings.datasets])) }
         }
         allowed.append(settings.dataPath.url)

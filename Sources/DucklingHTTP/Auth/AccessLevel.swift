@@ -16,6 +16,8 @@ public enum RouteScope: String, Sendable {
     case database, server
     /// The lake's tables and the dataset buckets: any key but one for another database.
     case lake
+    /// What tells of every database (event streams, lineage): any key not limited to one database.
+    case everyDatabase = "every_database"
 }
 
 extension Principal {

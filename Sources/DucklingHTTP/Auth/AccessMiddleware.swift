@@ -37,6 +37,13 @@ struct AccessMiddleware: RouterMiddleware {
             guard principal.may(level, database: nil) else {
                 throw APIError.forbidden("this endpoint needs the server's admin key")
             }
+        case .everyDatabase:
+            if principal.database != nil {
+                throw APIError.forbidden("this key is for one database; this endpoint tells of every database")
+            }
+            guard principal.may(level, database: nil) else {
+                throw APIError.forbidden("this endpoint needs the server's admin key")
+            }
         case .lake:
             if let own = principal.database, own != DucklingCore.Lake.databaseID {
                 throw APIError.forbidden("this key may not use the lake")

@@ -27,7 +27,11 @@ struct StatisticsController {
     }
 
     private func statistics(_ context: DucklingRequestContext) async throws -> StatisticsResponse {
-        let database = try database(context)
+        await Self.statistics(of: try database(context), services: services)
+    }
+
+    /// The figures of `/api/statistics` for one database.
+    static func statistics(of database: ManagedDatabase, services: DucklingServices) async -> StatisticsResponse {
         let storage = database.storageBytes
         let cpu = ProcessUsage.cpuSeconds
         return StatisticsResponse(
@@ -40,6 +44,17 @@ struct StatisticsController {
             process: .init(residentBytes: ProcessUsage.residentBytes, cpuUserSeconds: cpu.user, cpuSystemSeconds: cpu.system,
                            uptimeSeconds: Int(Date().timeIntervalSince(services.startedAt))),
             health: services.automation[database.id]?.health.currentState)
+    }
+
+    /// The data of a `system_metric` event: `/api/statistics` of every database.
+    static func systemMetric(_ services: DucklingServices) async -> [UInt8] {
+        var databases: [StatisticsResponse] = []
+        for database in services.registry.databases { databases.append(await statistics(of: database, services: services)) }
+        return BusEvent.json(SystemMetric(databases: databases))
+    }
+
+    struct SystemMetric: Encodable {
+        let databases: [StatisticsResponse]
     }
 
     private func memory(_ context: DucklingRequestContext) async throws -> MemoryMetricsResponse {

@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// DuckDB's allocator. On Linux DuckDB links jemalloc, which by default keeps freed pages for a
+/// second and then only marks them reclaimable (`MADV_FREE`); such pages count in the process's
+/// resident set until the kernel wants them, so a large append looks 10–25 MB bigger than it is
+/// (and the memory budget's own measure with it). Duckling has jemalloc give freed pages back
+/// after 100 ms, and for real. The settings go through jemalloc's `mallctl`, looked up at run
+/// time, because DuckDB's static initialisers start jemalloc before `main` could set its
+/// environment variable; without jemalloc (another platform, another build) nothing changes.
+public enum DuckDBAllocator {
+    static let dirtyDecayMilliseconds = 100
+    static let muzzyDecayMilliseconds = 0
+
+    private typealias Mallctl = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?,
+                                                UnsafeMutableRawPointer?, Int) -> Int32
+
+    /// Applied once, before the first database opens; true when jemalloc took the settings.
+    public static let returnsFreedMemoryPromptly: Bool = {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "duckdb_je_mallctl") else { return false }
+        let mallctl = unsafeBitCast(symbol, to: Mallctl.self)
+        var arenas: UInt32 = 0
+        var size = MemoryLayout<UInt32>.size
+        guard mallctl("arenas.narenas", &arenas, &size, nil, 0) == 0 else { return false }
+        var applied = true
+        // The defaults of arenas made later, then every arena there is.
+        let prefixes = ["arenas"] + (0..<arenas).map { "arena.\($0)" }
+        for prefix in prefixes {
+            for (name, value) in [("dirty_decay_ms", dirtyDecayMilliseconds), ("muzzy_decay_ms", muzzyDecayMilliseconds)] {
+                var milliseconds = value
+                if mallctl("\(prefix).\(name)", nil, nil, &milliseconds, MemoryLayout<Int>.size) != 0 { applied = false }
+            }
+        }
+        return applied
+        #else
+        return false
+        #endif
+    }()
+}
