@@ -27,6 +27,10 @@ public struct DucklingServices: Sendable {
     public let automation: [String: AutomationService]
     /// The event bus the streams of `/events` read.
     public let events: EventBus
+    /// The lineage store and its events, when it could be opened.
+    public let lineage: LineageService?
+    /// Why the lineage store could not be opened, if it could not.
+    public let lineageSetupError: String?
     public let startedAt = Date()
     public let authenticator: APIKeyAuthenticator
     public let metrics: PrometheusCollectorRegistry
@@ -34,7 +38,7 @@ public struct DucklingServices: Sendable {
     /// Every route with its access level, filled in by ``buildApplication(_:host:port:backgroundServices:onServerRunning:)``.
     public let routes = RouteList()
 
-    /// Opens nothing: call ``DatabaseRegistry/openAll()`` before serving.
+    /// Opens only the lineage store's file: call ``openAll()`` before serving.
     /// `storeOptions` tunes S3 requests (tests shorten retry delays).
     public init(configuration: DucklingConfiguration, adminKey: Secret, storeOptions: S3Store.Options = S3Store.Options(), logger: Logger) {
         let metrics = PrometheusCollectorRegistry()
@@ -75,7 +79,18 @@ public struct DucklingServices: Sendable {
             (engine.database.id, AutomationService(database: engine.database, sync: engine, backups: backups[engine.database.id],
                                                    engine: configuration.engine, lake: engine.database.id == "default" ? lake : nil, logger: logger))
         })
-        self.events = EventBus(settings: configuration.events, logger: logger)
+        let events = EventBus(settings: configuration.events, logger: logger)
+        self.events = events
+        do {
+            let store = try LineageStore(path: configuration.server.dataDirectory + "/lineage.db", logger: logger)
+            lineage = LineageService(store: store, bus: events, version: DucklingVersion.current, logger: logger)
+            lineageSetupError = nil
+        } catch {
+            lineage = nil
+            lineageSetupError = String(describing: error)
+            logger.error("the lineage store cannot be opened: lineage and the job endpoints are off",
+                         metadata: ["error": "\(error)"])
+        }
         self.authenticator = APIKeyAuthenticator(configuration: configuration, adminKey: adminKey)
         self.metrics = metrics
         self.logger = logger
@@ -83,10 +98,17 @@ public struct DucklingServices: Sendable {
 }
 
 extension DucklingServices {
-    /// Closes every database (checkpointed and released) and the lake.
+    /// Opens every database and the lineage store.
+    public func openAll() async throws {
+        try await registry.openAll()
+        try await lineage?.store.open()
+    }
+
+    /// Closes every database (checkpointed and released), the lake and the lineage store.
     public func closeAll() async {
         await registry.closeAll()
         await lake?.close()
+        await lineage?.store.close()
     }
 }
 
@@ -122,6 +144,7 @@ public func buildApplication(
     let eventMonitor = EventMonitor(bus: services.events, systemMetrics: { await StatisticsController.systemMetric(services) },
                                     queueStatus: { BusEvent.json(services.events.queueStatus) }, logger: services.logger)
     EventsController(bus: services.events, monitor: eventMonitor).addRoutes(to: routes)
+    if let lineage = services.lineage { LineageController(lineage: lineage).addRoutes(to: routes) }
     return Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [ClientCloseWatcher()])),

@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
         }
         let services = DucklingServices(configuration: configuration, adminKey: key.key, logger: logger)
         do {
-            try await services.registry.openAll()
+            try await services.openAll()
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)

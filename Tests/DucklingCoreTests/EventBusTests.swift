@@ -84,9 +84,49 @@ import Testing
         #expect(await slow.subscription.next() == nil)
         bus.publish(.error, Payload(n: 4))
         #expect(await drain(fast.subscription).count == 2)
-        bus.end(slow.subscription, .queueFull)
         let figures = bus.statistics
+        // The slow client is gone from the bus, with the three events it had waiting.
         #expect(figures.clients == 1 && figures.evictions["queue_full"] == 1 && figures.eventsPublished == 5)
+        #expect(figures.eventsDropped == 3, "\(figures.eventsDropped)")
+    }
+
+    @Test func aReplayLargerThanTheQueueIsDeliveredAndLiveEventsStillFit() async throws {
+        let bus = bus(history: 100, queue: 5)
+        let ids = (0..<50).compactMap { bus.publish(.error, Payload(n: $0))?.id }
+        let resumed = try bus.subscribe(kinds: nil, lastEventID: String(ids[9]), answersPings: false) { _ in }
+        #expect(resumed.replay == 40)
+        // Live events fit beside the replayed backlog, up to the queue's bound.
+        let live = (0..<5).compactMap { bus.publish(.error, Payload(n: 100 + $0))?.id }
+        #expect(resumed.subscription.closeReason == nil)
+        #expect(await drain(resumed.subscription) == Array(ids[10...]) + live)
+    }
+
+    @Test func anIdThatCannotBeInTheHistoryIsAGapNotACrash() async throws {
+        let bus = bus()
+        for n in 0..<3 { bus.publish(.error, Payload(n: n)) }
+        for id in [String(UInt64.max), String(UInt64.max - 1), "0", "-5", "18446744073709551616"] {
+            let opening = try bus.subscribe(kinds: nil, lastEventID: id, answersPings: false) { _ in }
+            #expect(opening.gap != nil && opening.replay == 0, "\(id)")
+        }
+    }
+
+    @Test func aClientThatCatchesUpIsNoZombieAnyMore() async throws {
+        let bus = bus(queue: 100)
+        let steady = try bus.subscribe(kinds: nil, lastEventID: nil, answersPings: false) { _ in }
+        // 100 events: the last eleven find the queue at nine tenths of its bound or more.
+        for n in 0..<100 { _ = bus.publish(.error, Payload(n: n)) }
+        #expect(steady.subscription.checkZombie(now: .now, inactivity: .seconds(120), pingInterval: .seconds(30)) == .queueConsistentlyFull)
+        #expect(steady.subscription.zombie?.reason == .queueConsistentlyFull)
+        _ = await drain(steady.subscription)
+        // It keeps up now: events go straight to its waiting writer.
+        for n in 0..<3 {
+            let waiting = Task { await steady.subscription.next() }
+            try await Task.sleep(for: .milliseconds(20))
+            _ = bus.publish(.error, Payload(n: n))
+            _ = await waiting.value
+        }
+        #expect(steady.subscription.checkZombie(now: .now, inactivity: .seconds(120), pingInterval: .seconds(30)) == nil)
+        #expect(steady.subscription.zombie == nil)
     }
 
     @Test func aStoppedBusEndsEveryStreamAndRefusesNewOnes() async throws {

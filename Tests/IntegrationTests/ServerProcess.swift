@@ -109,6 +109,8 @@ final class ServerProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        try? client.syncShutdown()
+        // Not `syncShutdown`: a deinit runs on whatever thread drops the last reference, often
+        // one of the cooperative pool's two, which must never block.
+        _ = client.shutdown()
     }
 }

@@ -57,7 +57,7 @@ public struct TestServer: Sendable {
         var logger = logs?.logger(label: "duckling.test") ?? Logger(label: "duckling.test")
         if logs == nil { logger.logLevel = .warning }
         let services = DucklingServices(configuration: configuration, adminKey: Secret(adminKey), storeOptions: storeOptions, logger: logger)
-        try await services.registry.openAll()
+        try await services.openAll()
 
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = buildApplication(services, host: "127.0.0.1", port: 0) { channel in

@@ -7,8 +7,8 @@ so the exit status is not 0 and the traceback says what went wrong. Usage:
   sse-clients.py SCENARIO --url http://127.0.0.1:PORT --key ADMIN_KEY [--read-key KEY] [--pid PID] ...
 
 Scenarios:
-  fanout     --clients N --events M: N subscribers and one client that stops reading; M broadcast
-             events reach every reading subscriber in order, the stalled one is disconnected.
+  fanout     --clients N --events M: N subscribers and one client that reads nothing; M broadcast
+             events reach every reading subscriber in order (server RSS sampled throughout).
   resume     a client reads some events, leaves, misses some, and resumes with Last-Event-ID.
   heartbeat  an idle stream carries heartbeat comments.
   filter     events= and the per-kind streams deliver only their kinds.

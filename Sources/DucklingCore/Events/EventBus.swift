@@ -14,8 +14,9 @@ public final class EventBus: Sendable {
 
     struct State {
         var nextID: UInt64
-        /// The latest events, oldest first from `historyStart`.
-        var history: [BusEvent] = []
+        /// The latest events, oldest first from `historyStart`; slots before it are emptied, so
+        /// a forgotten frame is freed at once.
+        var history: [BusEvent?] = []
         var historyStart = 0
         var historyBytes = 0
         var subscribers: [String: EventSubscription] = [:]
@@ -29,7 +30,7 @@ public final class EventBus: Sendable {
         var lastCleanup: Date?
 
         /// The history in order.
-        var ordered: ArraySlice<BusEvent> { history[historyStart...] }
+        var ordered: [BusEvent] { history[historyStart...].compactMap { $0 } }
 
         /// Keeps `event`, then forgets the oldest while more than `count` events or `bytes` of
         /// frames are kept.
@@ -38,7 +39,8 @@ public final class EventBus: Sendable {
             history.append(event)
             historyBytes += event.frame.count
             while history.count - historyStart > count || (historyBytes > bytes && history.count - historyStart > 1) {
-                historyBytes -= history[historyStart].frame.count
+                historyBytes -= history[historyStart]?.frame.count ?? 0
+                history[historyStart] = nil
                 historyStart += 1
             }
             if historyStart > 1024, historyStart * 2 > history.count {
@@ -81,7 +83,7 @@ public final class EventBus: Sendable {
             }
             return (event, overflowed)
         }
-        for subscription in overflowed { subscription.close(.queueFull) }
+        for subscription in overflowed { end(subscription, .queueFull) }
         return event
     }
 
@@ -131,7 +133,7 @@ public final class EventBus: Sendable {
             }
             // Every id from the oldest kept on is in the history; an older id missed events that
             // are gone, and a later one is not of this run.
-            guard let oldest = history.first?.id, last + 1 >= oldest, last < latest else {
+            guard last < latest, let oldest = history.first?.id, last >= oldest - 1 else {
                 return .success((0, Gap(requested: lastEventID, oldestAvailable: history.first.map { String($0.id) })))
             }
             var replayed = 0

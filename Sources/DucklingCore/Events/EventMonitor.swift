@@ -38,7 +38,7 @@ public final class EventMonitor: Service, Sendable {
                 let now = clock.now
                 if now - lastHeartbeat >= .seconds(settings.heartbeatSeconds) {
                     lastHeartbeat = now
-                    for subscription in bus.subscribers { subscription.offer(.frame(Self.heartbeat)) }
+                    for subscription in bus.subscribers where !subscription.enqueue(.frame(Self.heartbeat)) { bus.end(subscription, .queueFull) }
                 }
                 if now - lastPing >= .seconds(settings.pingSeconds) {
                     lastPing = now
@@ -62,8 +62,8 @@ public final class EventMonitor: Service, Sendable {
         for subscription in bus.subscribers where subscription.answersPings {
             let number = subscription.pinged()
             let data = BusEvent.json(Ping(clientID: subscription.id, ping: number))
-            subscription.offer(.frame(BusEvent.frame(id: nil, event: EventKind.heartbeat.rawValue,
-                                                       timestamp: Date().timeIntervalSince1970, data: data)))
+            let frame = BusEvent.frame(id: nil, event: EventKind.heartbeat.rawValue, timestamp: Date().timeIntervalSince1970, data: data)
+            if !subscription.enqueue(.frame(frame)) { bus.end(subscription, .queueFull) }
         }
     }
 

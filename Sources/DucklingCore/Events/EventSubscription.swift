@@ -35,7 +35,18 @@ public final class EventSubscription: Sendable {
         case event(BusEvent)
         /// A frame that is not an event of the history: a heartbeat comment, a ping, a marker.
         case frame([UInt8])
+
+        var size: Int {
+            switch self {
+            case .event(let event): event.frame.count
+            case .frame(let frame): frame.count
+            }
+        }
     }
+
+    /// The most bytes one write takes from the queue (a burst of small events goes in one write;
+    /// large ones are not copied together without bound).
+    static let batchBytes = 256 << 10
 
     public let id: String
     /// The kinds this client gets; nil for all.
@@ -63,14 +74,19 @@ public final class EventSubscription: Sendable {
         var firstPingAt: ContinuousClock.Instant?
         var fullCount = 0
         var zombie: (reason: ZombieReason, at: Date)?
+        /// Replayed history still waiting: it sits at the front and does not count against the bound.
+        var replayBacklog = 0
 
         var depth: Int { queue.count - head }
+        /// What counts against the queue's bound.
+        var liveDepth: Int { depth - replayBacklog }
 
         /// The oldest queued item, marked as being written.
         mutating func take() -> Item? {
             guard head < queue.count else { return nil }
             let item = queue[head]
             head += 1
+            if replayBacklog > 0 { replayBacklog -= 1 }
             if head == queue.count {
                 queue.removeAll(keepingCapacity: queue.count <= 64)
                 head = 0
@@ -89,7 +105,7 @@ public final class EventSubscription: Sendable {
         state = Mutex(State(onClose: onClose, lastWrite: .now))
     }
 
-    /// Whether this client gets events of `kind` (errors reach every stream, as the seed has it).
+    /// Whether this client gets events of `kind`.
     public func wants(_ kind: EventKind) -> Bool {
         kinds.map { $0.contains(kind) } ?? true
     }
@@ -103,25 +119,23 @@ public final class EventSubscription: Sendable {
             if let waiter = state.waiter {
                 state.waiter = nil
                 state.writing = .now
+                state.fullCount = 0
                 return (waiter, true)
             }
-            guard force || state.depth < capacity else { return (nil, false) }
-            if state.head > 1024, state.head * 2 > state.queue.count {
+            guard force || state.liveDepth < capacity else { return (nil, false) }
+            if state.head > 64, state.head * 2 > state.queue.count {
                 state.queue.removeFirst(state.head)
                 state.head = 0
             }
             state.queue.append(item)
-            state.fullCount = state.depth * 10 >= capacity * 9 ? state.fullCount + 1 : 0
+            if force { state.replayBacklog += 1 }
+            state.fullCount = state.liveDepth * 10 >= capacity * 9 ? state.fullCount + 1 : 0
             return (nil, true)
         }
         waiter?.resume(returning: item)
         return queued
     }
 
-    /// Queues `item`, closing the subscription as `queueFull` when there is no room.
-    func offer(_ item: Item) {
-        if !enqueue(item) { close(.queueFull) }
-    }
 
     /// The items to write next, at most `limit`, waiting for one; nil once the subscription is
     /// closed. A writer that takes all that waits writes a burst in one go.
@@ -141,8 +155,12 @@ public final class EventSubscription: Sendable {
         }
         guard let first else { return nil }
         var items = [first]
+        var bytes = first.size
         state.withLock { state in
-            while items.count < limit, state.closed == nil, let item = state.take() { items.append(item) }
+            while items.count < limit, bytes < Self.batchBytes, state.closed == nil, let item = state.take() {
+                items.append(item)
+                bytes += item.size
+            }
         }
         return items
     }
@@ -213,13 +231,13 @@ public final class EventSubscription: Sendable {
     }
 
     /// Applies the seed's zombie rules; returns the reason when this client has just become one.
+    /// A client that no longer meets any rule is no zombie any more. (A write error ends the
+    /// stream at once, so the seed's rule of more than three is never reached.)
     func checkZombie(now: ContinuousClock.Instant, inactivity: Duration, pingInterval: Duration) -> ZombieReason? {
         state.withLock { state in
-            guard state.closed == nil, state.zombie == nil else { return nil }
+            guard state.closed == nil else { return nil }
             var reason: ZombieReason?
-            if state.writeErrors > 3 {
-                reason = .writeErrors
-            } else if state.fullCount >= 10 {
+            if state.fullCount >= 10 {
                 reason = .queueConsistentlyFull
             } else if now - (state.writing ?? state.lastWrite) > inactivity, state.writing != nil || state.depth > 0 {
                 // A write that has not finished, or events waiting that nobody takes.
@@ -232,7 +250,12 @@ public final class EventSubscription: Sendable {
                     reason = .noPongResponse
                 }
             }
-            if let reason { state.zombie = (reason, Date()) }
+            guard let reason else {
+                state.zombie = nil
+                return nil
+            }
+            guard state.zombie == nil else { return nil }
+            state.zombie = (reason, Date())
             return reason
         }
     }

@@ -81,10 +81,9 @@ struct EventsController {
         do throws(EventBus.SubscribeError) {
             opening = try bus.subscribe(kinds: kinds, lastEventID: lastEventID, answersPings: answersPings) { reason in
                 switch reason {
-                case .clientClosed:
-                    break
-                case .queueFull, .writeError:
-                    // The client is not taking what was written: only closing the connection ends the write.
+                case .queueFull, .writeError, .clientClosed:
+                    // The client is not taking what was written, or has gone: only closing the
+                    // connection ends a write it does not take.
                     channel.close(promise: nil)
                 case .disconnected, .zombie, .shutdown:
                     // The stream ends cleanly (and, by `Connection: close`, its connection with

@@ -11,6 +11,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public var runID: String?
     /// The snapshot a lake write lost to, for a 409 `lake_conflict`.
     public var snapshotID: Int64?
+    /// The path of the field at fault in the request (`run.runId`), for a 400.
+    public var field: String?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:], runID: String? = nil,
                 snapshotID: Int64? = nil) {
@@ -28,7 +30,7 @@ public struct APIError: HTTPResponseError, Sendable {
         headers[.cacheControl] = "no-store"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let body = try encoder.encode(ErrorBody(error: .init(code: code, message: message, runID: runID, snapshotID: snapshotID)))
+        let body = try encoder.encode(ErrorBody(error: .init(code: code, message: message, runID: runID, snapshotID: snapshotID, field: field)))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -38,9 +40,10 @@ public struct APIError: HTTPResponseError, Sendable {
             let message: String
             let runID: String?
             let snapshotID: Int64?
+            let field: String?
 
             enum CodingKeys: String, CodingKey {
-                case code, message
+                case code, message, field
                 case runID = "run_id"
                 case snapshotID = "snapshot_id"
             }
@@ -48,6 +51,13 @@ public struct APIError: HTTPResponseError, Sendable {
 
         let success = false
         let error: Detail
+    }
+
+    /// This error naming the request's field at fault.
+    func field(_ path: String) -> APIError {
+        var error = self
+        error.field = path
+        return error
     }
 
     static func unauthorized(_ message: String) -> APIError {

@@ -1,0 +1,130 @@
+public import Foundation
+public import Logging
+
+/// Lineage (DESIGN.md §9): every run event, from Duckling's own jobs or from any OpenLineage
+/// client, is checked, stored in the ``LineageStore`` and published on the bus as a
+/// `lineage_event` (and, for Duckling's jobs, a `job_status`).
+public final class LineageService: Sendable {
+    public let store: LineageStore
+    let bus: EventBus?
+    /// The `producer` of Duckling's own events, a URI naming Duckling and its version.
+    public let producer: String
+    let logger: Logger
+
+    public init(store: LineageStore, bus: EventBus?, version: String, logger: Logger) {
+        self.store = store
+        self.bus = bus
+        producer = "urn:duckling:server:\(version)"
+        self.logger = logger
+    }
+
+    /// Stores a checked event and publishes it; false (nothing stored) when `unlessEnded` and
+    /// its run has already ended.
+    @discardableResult
+    public func record(_ event: RunEvent, unlessEnded: Bool = false) async throws -> Bool {
+        guard try await store.record(event, unlessEnded: unlessEnded) != nil else { return false }
+        bus?.publish(.lineageEvent, json: event.json)
+        return true
+    }
+
+    // MARK: Duckling's own events
+
+    /// A dataset of one of Duckling's events, with its facets.
+    public struct Dataset: Sendable {
+        public let name: RunEvent.DatasetName
+        /// Column names and DuckDB types, for the schema facet.
+        public var schema: [(name: String, type: String)]?
+        /// Rows written, for the output statistics facet.
+        public var rowCount: Int?
+        public var byteCount: Int64?
+
+        public init(namespace: String, name: String, schema: [(name: String, type: String)]? = nil, rowCount: Int? = nil, byteCount: Int64? = nil) {
+            self.name = RunEvent.DatasetName(namespace: namespace, name: name)
+            self.schema = schema
+            self.rowCount = rowCount
+            self.byteCount = byteCount
+        }
+    }
+
+    static let facetSchemas = [
+        "schema": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+        "outputStatistics": "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet",
+        "errorMessage": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+        "documentation": "https://openlineage.io/spec/facets/1-1-0/DocumentationJobFacet.json#/$defs/DocumentationJobFacet",
+    ]
+
+    func facet(_ name: String, _ fields: [String: Any]) -> [String: Any] {
+        fields.merging(["_producer": producer, "_schemaURL": Self.facetSchemas[name] ?? RunEvent.schemaURL]) { $1 }
+    }
+
+    /// The RunEvent of one transition of one of Duckling's runs, as the spec has it.
+    public func event(_ type: RunEvent.EventType, runID: UUID, job: RunEvent.DatasetName, description: String? = nil,
+                      inputs: [Dataset] = [], outputs: [Dataset] = [], error: String? = nil, at time: Date = Date()) throws(RunEvent.Invalid) -> RunEvent {
+        func dataset(_ dataset: Dataset, output: Bool) -> [String: Any] {
+            var object: [String: Any] = ["namespace": dataset.name.namespace, "name": dataset.name.name]
+            if let schema = dataset.schema {
+                object["facets"] = ["schema": facet("schema", ["fields": schema.map { ["name": $0.name, "type": $0.type] }])]
+            }
+            if output, dataset.rowCount != nil || dataset.byteCount != nil {
+                var statistics: [String: Any] = [:]
+                if let rows = dataset.rowCount { statistics["rowCount"] = rows }
+                if let bytes = dataset.byteCount { statistics["size"] = bytes }
+                object["outputFacets"] = ["outputStatistics": facet("outputStatistics", statistics)]
+            }
+            return object
+        }
+        var run: [String: Any] = ["runId": runID.uuidString.lowercased()]
+        if let error {
+            run["facets"] = ["errorMessage": facet("errorMessage", ["message": error, "programmingLanguage": "Swift"])]
+        }
+        var jobObject: [String: Any] = ["namespace": job.namespace, "name": job.name]
+        if let description {
+            jobObject["facets"] = ["documentation": facet("documentation", ["description": description])]
+        }
+        return try RunEvent.parse([
+            "eventType": type.rawValue, "eventTime": LineageStore.format(time), "producer": producer, "schemaURL": RunEvent.schemaURL,
+            "run": run, "job": jobObject,
+            "inputs": inputs.map { dataset($0, output: false) }, "outputs": outputs.map { dataset($0, output: true) },
+        ])
+    }
+
+    /// Records one transition of one of Duckling's jobs and publishes its `job_status`; a failure
+    /// to record is logged, never thrown: lineage never fails the job it describes.
+    public func emit(_ type: RunEvent.EventType, runID: UUID, job: RunEvent.DatasetName, kind: String, database: String? = nil,
+                     inputs: [Dataset] = [], outputs: [Dataset] = [], error: String? = nil) async {
+        do {
+            let runEvent = try self.event(type, runID: runID, job: job, inputs: inputs, outputs: outputs, error: error)
+            try await record(runEvent)
+        } catch {
+            logger.warning("could not record a lineage event", metadata: ["job": "\(job.name)", "error": "\(error)"])
+        }
+        bus?.publish(.jobStatus, JobStatus(job: job.name, namespace: job.namespace, kind: kind, database: database,
+                                           runID: runID.uuidString.lowercased(), state: JobStatus.state(of: type), error: error,
+                                           rows: outputs.compactMap(\.rowCount).reduce(0, +)))
+    }
+}
+
+/// The data of a `job_status` event.
+public struct JobStatus: Sendable, Codable {
+    public let job: String
+    public let namespace: String
+    public let kind: String
+    public let database: String?
+    public let runID: String
+    /// starting, running, completed, failed, aborted
+    public let state: String
+    public let error: String?
+    public let rows: Int
+
+    enum CodingKeys: String, CodingKey { case job, namespace, kind, database, runID = "run_id", state, error, rows }
+
+    static func state(of type: RunEvent.EventType) -> String {
+        switch type {
+        case .start: "starting"
+        case .running, .other: "running"
+        case .complete: "completed"
+        case .fail: "failed"
+        case .abort: "aborted"
+        }
+    }
+}
