@@ -16,7 +16,7 @@ public enum DuckDBAllocator {
     private typealias Mallctl = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?,
                                                 UnsafeMutableRawPointer?, Int) -> Int32
 
-    /// Applied once, before the first database opens; true when jemalloc took the settings.
+    /// Applied once, before the first database opens; true when jemalloc took the defaults.
     public static let returnsFreedMemoryPromptly: Bool = {
         #if canImport(Glibc)
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "duckdb_je_mallctl") else { return false }
@@ -24,13 +24,15 @@ public enum DuckDBAllocator {
         var arenas: UInt32 = 0
         var size = MemoryLayout<UInt32>.size
         guard mallctl("arenas.narenas", &arenas, &size, nil, 0) == 0 else { return false }
+        // The defaults of arenas made later; then every arena there is (jemalloc refuses the
+        // slots of arenas not made yet, which take the defaults when they are).
         var applied = true
-        // The defaults of arenas made later, then every arena there is.
-        let prefixes = ["arenas"] + (0..<arenas).map { "arena.\($0)" }
-        for prefix in prefixes {
-            for (name, value) in [("dirty_decay_ms", dirtyDecayMilliseconds), ("muzzy_decay_ms", muzzyDecayMilliseconds)] {
+        for (name, value) in [("dirty_decay_ms", dirtyDecayMilliseconds), ("muzzy_decay_ms", muzzyDecayMilliseconds)] {
+            var milliseconds = value
+            if mallctl("arenas.\(name)", nil, nil, &milliseconds, MemoryLayout<Int>.size) != 0 { applied = false }
+            for arena in 0..<arenas {
                 var milliseconds = value
-                if mallctl("\(prefix).\(name)", nil, nil, &milliseconds, MemoryLayout<Int>.size) != 0 { applied = false }
+                _ = mallctl("arena.\(arena).\(name)", nil, nil, &milliseconds, MemoryLayout<Int>.size)
             }
         }
         return applied

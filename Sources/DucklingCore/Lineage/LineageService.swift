@@ -3,7 +3,7 @@ public import Logging
 
 /// Lineage (DESIGN.md §9): every run event, from Duckling's own jobs or from any OpenLineage
 /// client, is checked, stored in the ``LineageStore`` and published on the bus as a
-/// `lineage_event` (and, for Duckling's jobs, a `job_status`).
+/// `lineage_event`.
 public final class LineageService: Sendable {
     public let store: LineageStore
     let bus: EventBus?
@@ -86,45 +86,5 @@ public final class LineageService: Sendable {
             "run": run, "job": jobObject,
             "inputs": inputs.map { dataset($0, output: false) }, "outputs": outputs.map { dataset($0, output: true) },
         ])
-    }
-
-    /// Records one transition of one of Duckling's jobs and publishes its `job_status`; a failure
-    /// to record is logged, never thrown: lineage never fails the job it describes.
-    public func emit(_ type: RunEvent.EventType, runID: UUID, job: RunEvent.DatasetName, kind: String, database: String? = nil,
-                     inputs: [Dataset] = [], outputs: [Dataset] = [], error: String? = nil) async {
-        do {
-            let runEvent = try self.event(type, runID: runID, job: job, inputs: inputs, outputs: outputs, error: error)
-            try await record(runEvent)
-        } catch {
-            logger.warning("could not record a lineage event", metadata: ["job": "\(job.name)", "error": "\(error)"])
-        }
-        bus?.publish(.jobStatus, JobStatus(job: job.name, namespace: job.namespace, kind: kind, database: database,
-                                           runID: runID.uuidString.lowercased(), state: JobStatus.state(of: type), error: error,
-                                           rows: outputs.compactMap(\.rowCount).reduce(0, +)))
-    }
-}
-
-/// The data of a `job_status` event.
-public struct JobStatus: Sendable, Codable {
-    public let job: String
-    public let namespace: String
-    public let kind: String
-    public let database: String?
-    public let runID: String
-    /// starting, running, completed, failed, aborted
-    public let state: String
-    public let error: String?
-    public let rows: Int
-
-    enum CodingKeys: String, CodingKey { case job, namespace, kind, database, runID = "run_id", state, error, rows }
-
-    static func state(of type: RunEvent.EventType) -> String {
-        switch type {
-        case .start: "starting"
-        case .running, .other: "running"
-        case .complete: "completed"
-        case .fail: "failed"
-        case .abort: "aborted"
-        }
     }
 }

@@ -210,14 +210,6 @@ public final class LineageStore: Sendable {
         return (stored.inputs ?? [], stored.outputs ?? [])
     }
 
-    /// Every stored event's JSON, oldest first (for checks against the spec).
-    public func eventsJSON(limit: Int = 10_000) async throws -> String {
-        try await connection.run { connection in
-            try connection.query("SELECT coalesce(to_json(list(event ORDER BY seq)), '[]')::VARCHAR FROM (SELECT * FROM events ORDER BY seq LIMIT $1)",
-                                 [.bigint(Int64(limit))]).scalar()?.text ?? "[]"
-        }
-    }
-
     /// SQL for a TIMESTAMPTZ column as RFC 3339 in UTC (the store's time zone).
     static func iso(_ column: String) -> String {
         "strftime(\(column), '%Y-%m-%dT%H:%M:%S.%fZ')"
