@@ -42,11 +42,27 @@ public struct DucklingServices: Sendable {
     /// `storeOptions` tunes S3 requests (tests shorten retry delays).
     public init(configuration: DucklingConfiguration, adminKey: Secret, storeOptions: S3Store.Options = S3Store.Options(), logger: Logger) {
         let metrics = PrometheusCollectorRegistry()
-        let registry = DatabaseRegistry(configuration: configuration, logger: logger)
         self.configuration = configuration
+        // The bus and the lineage store first: every job reports to them.
+        let events = EventBus(settings: configuration.events, logger: logger)
+        self.events = events
+        do {
+            let store = try LineageStore(path: configuration.server.dataDirectory + "/lineage.db", logger: logger)
+            let forwarder = LineageForwarder(store: store, settings: configuration.lineage, client: S3Store.sharedClient, logger: logger)
+            lineage = LineageService(store: store, bus: events, version: DucklingVersion.current, forwarder: forwarder, logger: logger)
+            lineageSetupError = nil
+        } catch {
+            lineage = nil
+            lineageSetupError = String(describing: error)
+            logger.error("the lineage store cannot be opened: lineage and the job endpoints are off",
+                         metadata: ["error": "\(error)"])
+        }
+        let reporter = JobReporter(lineage: lineage, bus: events, namespace: configuration.lineage.namespace, logger: logger)
+        let registry = DatabaseRegistry(configuration: configuration, logger: logger)
         self.registry = registry
         let lake = configuration.lake.enabled
-            ? Lake(settings: configuration.lake, engine: configuration.engine, memory: registry.memory, readers: configuration.query.maxConcurrent, logger: logger)
+            ? Lake(settings: configuration.lake, engine: configuration.engine, memory: registry.memory, readers: configuration.query.maxConcurrent,
+                   reporter: reporter, logger: logger)
             : nil
         self.lake = lake
         var datasets: DatasetStore?
@@ -61,14 +77,14 @@ public struct DucklingServices: Sendable {
         self.datasets = datasets
         self.datasetsSetupError = datasetsSetupError
         self.queries = QueryService(registry: registry, lake: lake, settings: configuration.query, logger: logger)
-        let engines = registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, logger: logger) }
+        let engines = registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, reporter: reporter, logger: logger) }
         self.syncScheduler = SyncScheduler(engines: engines, logger: logger)
         var backups: [String: BackupService] = [:]
         var backupSetupErrors: [String: String] = [:]
         for engine in engines {
             do {
                 backups[engine.database.id] = try BackupService(database: engine.database, sync: engine, httpClient: S3Store.sharedClient,
-                                                                storeOptions: storeOptions, logger: logger)
+                                                                storeOptions: storeOptions, reporter: reporter, logger: logger)
             } catch {
                 backupSetupErrors[engine.database.id] = String(describing: error)
             }
@@ -79,18 +95,6 @@ public struct DucklingServices: Sendable {
             (engine.database.id, AutomationService(database: engine.database, sync: engine, backups: backups[engine.database.id],
                                                    engine: configuration.engine, lake: engine.database.id == "default" ? lake : nil, logger: logger))
         })
-        let events = EventBus(settings: configuration.events, logger: logger)
-        self.events = events
-        do {
-            let store = try LineageStore(path: configuration.server.dataDirectory + "/lineage.db", logger: logger)
-            lineage = LineageService(store: store, bus: events, version: DucklingVersion.current, logger: logger)
-            lineageSetupError = nil
-        } catch {
-            lineage = nil
-            lineageSetupError = String(describing: error)
-            logger.error("the lineage store cannot be opened: lineage and the job endpoints are off",
-                         metadata: ["error": "\(error)"])
-        }
         self.authenticator = APIKeyAuthenticator(configuration: configuration, adminKey: adminKey)
         self.metrics = metrics
         self.logger = logger
@@ -142,7 +146,11 @@ public func buildApplication(
     BackupController(backups: services.backups, setupErrors: services.backupSetupErrors, registry: services.registry,
                      automation: services.automation).addRoutes(to: routes)
     let eventMonitor = EventMonitor(bus: services.events, systemMetrics: { await StatisticsController.systemMetric(services) },
-                                    queueStatus: { BusEvent.json(services.events.queueStatus) }, logger: services.logger)
+                                    queueStatus: {
+                                        var status = services.events.queueStatus
+                                        status.lineageForwarding = services.lineage?.forwarder?.statistics
+                                        return BusEvent.json(status)
+                                    }, logger: services.logger)
     EventsController(bus: services.events, monitor: eventMonitor).addRoutes(to: routes)
     if let lineage = services.lineage { LineageController(lineage: lineage).addRoutes(to: routes) }
     return Application(
@@ -151,7 +159,8 @@ public func buildApplication(
         configuration: .init(
             address: .hostname(host ?? services.configuration.server.host, port: port ?? services.configuration.server.port),
             serverName: "Duckling"),
-        services: [services.syncScheduler, eventMonitor] + services.registry.databases.compactMap { services.automation[$0.id] } + backgroundServices,
+        services: [services.syncScheduler, eventMonitor] + services.registry.databases.compactMap { services.automation[$0.id] }
+            + [services.lineage?.forwarder].compactMap { $0 } + backgroundServices,
         onServerRunning: onServerRunning,
         logger: services.logger)
 }

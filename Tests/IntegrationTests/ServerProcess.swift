@@ -8,7 +8,9 @@ import NIOHTTP1
 /// settings (the test services' `DUCKLING_TEST_*` stay), plus `extra`.
 enum ProcessEnvironment {
     static func clean(_ extra: [String: String] = [:]) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DUCKLING_") || $0.key.hasPrefix("DUCKLING_TEST_") }
+        var environment = ProcessInfo.processInfo.environment.filter {
+            (!$0.key.hasPrefix("DUCKLING_") || $0.key.hasPrefix("DUCKLING_TEST_")) && !$0.key.hasPrefix("OPENLINEAGE_")
+        }
         environment.merge(extra) { $1 }
         return environment
     }
@@ -21,11 +23,12 @@ final class ServerProcess: @unchecked Sendable {
     let key = "process-test-key"
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
 
-    init(config: String, directory: String, environment: [String: String]) throws {
-        port = Int.random(in: 42000...49000)
+    /// `port` is a random one unless given (a server that must come back where it was).
+    init(config: String, directory: String, environment: [String: String], port: Int? = nil) throws {
+        self.port = port ?? Int.random(in: 42000...49000)
         process = Process()
         process.executableURL = URL(fileURLWithPath: try ducklingBinary())
-        process.arguments = ["serve", "--config", config, "--port", String(port)]
+        process.arguments = ["serve", "--config", config, "--port", String(self.port)]
         process.environment = environment.merging(["DUCKLING_API_KEY": key, "DUCKLING_LOG_LEVEL": "error"]) { $1 }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardOutput = FileHandle.nullDevice

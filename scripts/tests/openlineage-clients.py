@@ -8,13 +8,21 @@ Scenarios print one JSON object with what they saw; a failed expectation raises 
            the job and answers the lineage graph; malformed events get 400 naming the field.
   jobs     the seed's job endpoints write events; every stored event has the spec's required fields
            and loads into openlineage-python's event classes.
+  duckling every run of Duckling's own jobs (namespace duckling): each event validated against the
+           spec's RunEvent schema and loaded by openlineage-python; prints the runs and the
+           job_status events /events/jobs replays, for the test to check.
 """
 import argparse
 import json
 import uuid
 from datetime import datetime, timezone
 
+import os
+import time
+
 import httpx
+import jsonschema
+from httpx_sse import connect_sse
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import schema_dataset
@@ -25,7 +33,12 @@ parser = argparse.ArgumentParser()
 parser.add_argument("scenario")
 parser.add_argument("--url", required=True)
 parser.add_argument("--key", required=True)
+parser.add_argument("--expect-jobs", default="", help="comma-separated job names the duckling scenario waits for")
 args = parser.parse_args()
+SPEC = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Support", "openlineage", "OpenLineage.json")))
+# The root is oneOf RunEvent, DatasetEvent, JobEvent, and a RunEvent is also a valid JobEvent: check RunEvent itself.
+RUN_EVENT = jsonschema.Draft202012Validator(dict(SPEC, oneOf=[{"$ref": "#/$defs/RunEvent"}]),
+                                            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 HEADERS = {"Authorization": f"Bearer {args.key}"}
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python"
 
@@ -35,6 +48,8 @@ FACET_REQUIRED = ["_producer", "_schemaURL"]
 
 
 def check_required(event):
+    errors = sorted(RUN_EVENT.iter_errors(event), key=lambda e: list(e.path))
+    assert not errors, f"not a RunEvent of the spec: {[(list(e.path), e.message) for e in errors]} in {event}"
     for path, fields in REQUIRED.items():
         node = event if not path else event[path]
         for field in fields:
@@ -174,4 +189,40 @@ def jobs_scenario():
     print(json.dumps({"events_checked": checked, "runs": page["total"]}))
 
 
-{"client": client_scenario, "jobs": jobs_scenario}[args.scenario]()
+def duckling_scenario():
+    expected = [name for name in args.expect_jobs.split(",") if name]
+    with httpx.Client(base_url=args.url, headers=HEADERS, timeout=30) as http:
+        jobs = {j["name"]: j for j in http.get("/jobs").json()["jobs"] if j["namespace"] == "duckling"}
+        assert set(expected) <= set(jobs), (expected, sorted(jobs))
+        runs, checked = {}, 0
+        for name in sorted(jobs):
+            listed = http.get(f"/jobs/{name}/runs", params={"namespace": "duckling", "limit": 100}).json()["runs"]
+            runs[name] = []
+            for summary in listed:
+                run = http.get(f"/jobs/{name}/runs/{summary['run_id']}").json()
+                for event in run["events"]:
+                    check_required(event)
+                    load(event)
+                    checked += 1
+                runs[name].append(run)
+        # The job_status events of the same runs, replayed from the bus's history: an id older than
+        # the history gets a history_gap naming the oldest kept, and resuming just before it replays all.
+        with connect_sse(http, "GET", "/events/jobs", params={"last_event_id": "1"}, timeout=httpx.Timeout(30, read=5)) as source:
+            gap = next(sse for sse in source.iter_sse() if sse.event == "history_gap")
+        oldest = int(json.loads(gap.data)["data"]["oldest_available"])
+        statuses = []
+        deadline = time.time() + 20
+        with connect_sse(http, "GET", "/events/jobs", params={"last_event_id": str(oldest - 1)}, timeout=httpx.Timeout(30, read=5)) as source:
+            try:
+                for sse in source.iter_sse():
+                    if sse.event == "job_status":
+                        statuses.append(json.loads(sse.data)["data"])
+                    ended = {(s["name"]) for s in statuses if s["state"] in ("succeeded", "failed", "cancelled")}
+                    if set(expected) <= ended or time.time() > deadline:
+                        break
+            except httpx.ReadTimeout:
+                pass
+    print(json.dumps({"events_checked": checked, "runs": runs, "job_status": statuses}))
+
+
+{"client": client_scenario, "jobs": jobs_scenario, "duckling": duckling_scenario}[args.scenario]()

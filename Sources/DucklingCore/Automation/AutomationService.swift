@@ -47,9 +47,12 @@ public final class AutomationService: Service, Sendable {
     /// `lake` is maintained as part of this database's cleanup (the server passes it to `default`'s automation).
     /// The lake, when this database's cleanup maintains it.
     private let lake: Lake?
+    /// Where cleanup's lineage and status go (the sync engine's).
+    private let reporter: JobReporter
 
     public init(database: ManagedDatabase, sync: SyncEngine, backups: BackupService?, engine: EngineSettings, lake: Lake? = nil, logger: Logger) {
         self.lake = lake
+        self.reporter = sync.reporter
         self.database = database
         self.sync = sync
         self.backups = backups
@@ -58,7 +61,7 @@ public final class AutomationService: Service, Sendable {
         var logger = logger
         logger[metadataKey: "duckling.database"] = .string(database.id)
         self.logger = logger
-        self.health = HealthMonitor(database: database, sync: sync, settings: database.settings.automation, logger: logger)
+        self.health = HealthMonitor(database: database, sync: sync, settings: database.settings.automation, reporter: sync.reporter, logger: logger)
         self.state = Mutex(State(running: database.settings.automation.autoStartSync))
     }
 
@@ -297,6 +300,8 @@ public final class AutomationService: Service, Sendable {
             _ = try await backups.uploadToS3()
             return Produced()
         case .cleanup:
+            let job = await reporter.start(.cleanup, name: "\(database.id).cleanup", database: database.id,
+                                           inputs: [reporter.database(database.id)], outputs: [reporter.database(database.id)])
             var report = await Cleanup(database: database, sync: sync, backups: backups, engine: engine, settings: settings, logger: logger).run()
             if let lake, lake.hasCatalog {
                 do {
@@ -305,7 +310,16 @@ public final class AutomationService: Service, Sendable {
                     report.warnings.append("lake maintenance: \(error)")
                 }
             }
-            return Produced(bytes: report.fileBytesAfter, error: report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; "), cleanup: report)
+            let produced = Produced(bytes: report.fileBytesAfter, error: report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; "), cleanup: report)
+            var database = reporter.database(database.id)
+            database.byteCount = report.fileBytesAfter
+            let ending = JobReporter.Ending(outputs: [database], bytes: report.fileBytesAfter)
+            if let error = produced.error {
+                await reporter.fail(job, error: error, cancelled: Task.isCancelled, ending)
+            } else {
+                await reporter.complete(job, ending)
+            }
+            return produced
         case .health:
             let report = await health.check(taskProblems: taskProblems(now: Date()), recover: settings.autoRestart)
             return Produced(error: report.state == .healthy ? nil : report.problems.joined(separator: "; "))

@@ -61,13 +61,15 @@ public final class HealthMonitor: Sendable {
     let database: ManagedDatabase
     let sync: SyncEngine?
     let settings: AutomationSettings
+    let reporter: JobReporter
     let logger: Logger
     private let state = Mutex<(report: Report?, failedRecoveries: Int, lastRecovery: String?)>((nil, 0, nil))
 
-    init(database: ManagedDatabase, sync: SyncEngine?, settings: AutomationSettings, logger: Logger) {
+    init(database: ManagedDatabase, sync: SyncEngine?, settings: AutomationSettings, reporter: JobReporter = .silent, logger: Logger) {
         self.database = database
         self.sync = sync
         self.settings = settings
+        self.reporter = reporter
         self.logger = logger
     }
 
@@ -128,7 +130,8 @@ public final class HealthMonitor: Sendable {
         }
         problems += taskProblems
 
-        let report = state.withLock { state -> Report in
+        let (report, previous) = state.withLock { state -> (Report, State?) in
+            let previous = state.report?.state
             if engineProblem == nil {
                 state.failedRecoveries = 0
             }
@@ -140,7 +143,10 @@ public final class HealthMonitor: Sendable {
                 fileBytes: storage.file, walBytes: storage.wal, freeDiskBytes: free, freeDiskPercent: freePercent, sources: sources,
                 recoveryAttempts: state.failedRecoveries, lastRecovery: state.lastRecovery)
             state.report = report
-            return report
+            return (report, previous)
+        }
+        if report.state != previous {
+            reporter.healthChanged(database: database.id, from: previous?.rawValue, to: report.state.rawValue, problems: problems)
         }
         if report.state != .healthy {
             logger.warning("health check", metadata: ["duckling.state": .string(report.state.rawValue), "duckling.problems": .string(problems.joined(separator: "; "))])

@@ -10,17 +10,41 @@ extension BackupService {
     /// live database untouched. Returns the manifest of the restored backup.
     public func restore(from source: RestoreSource, progress: BackupProgressHandler? = nil) async throws -> BackupManifest {
         try await exclusively("restore") {
-            let stagingName = URL(fileURLWithPath: database.settings.path + ".restore")
-            await BlockingIO.runLogged(logger) { [logger] in try Self.removeUnfinishedRestores(named: stagingName, logger: logger) }
-            let staging = FileCopy.temporaryURL(beside: stagingName)
-            do {
-                let manifest = try await restore(from: source, staging: staging, progress: progress)
-                await removeTemporary(staging)
-                return manifest
-            } catch {
-                await removeTemporary(staging)
-                throw error
+            try await reported(.restore, inputs: restoreInputs(source, manifest: nil), outputs: [databaseDataset], ending: { [self] manifest in
+                .init(inputs: restoreInputs(source, manifest: manifest), outputs: [databaseDataset], bytes: manifest.size)
+            }) {
+                try await restoreAlone(from: source, progress: progress)
             }
+        }
+    }
+
+    /// The backup a restore reads, as a lineage dataset (a restore of the latest local backup
+    /// names it once its manifest is known).
+    private func restoreInputs(_ source: RestoreSource, manifest: BackupManifest?) -> [LineageService.Dataset] {
+        switch source {
+        case .s3(let key):
+            return [lineageDataset(s3Key: key, size: manifest?.size)]
+        case .local(let name):
+            let file = manifest?.file ?? BackupNaming.databaseFile(database: database.id)
+            return [JobReporter.file(localRoot.appendingPathComponent(name).appendingPathComponent(file).path)]
+        case .latestLocal:
+            guard let manifest else { return [] }
+            return [JobReporter.file(localRoot.appendingPathComponent(manifest.backupID).appendingPathComponent(manifest.file).path)]
+        }
+    }
+
+    /// Stages the backup beside the database and swaps it in; the staging is removed either way.
+    private func restoreAlone(from source: RestoreSource, progress: BackupProgressHandler?) async throws -> BackupManifest {
+        let stagingName = URL(fileURLWithPath: database.settings.path + ".restore")
+        await BlockingIO.runLogged(logger) { [logger] in try Self.removeUnfinishedRestores(named: stagingName, logger: logger) }
+        let staging = FileCopy.temporaryURL(beside: stagingName)
+        do {
+            let manifest = try await restore(from: source, staging: staging, progress: progress)
+            await removeTemporary(staging)
+            return manifest
+        } catch {
+            await removeTemporary(staging)
+            throw error
         }
     }
 

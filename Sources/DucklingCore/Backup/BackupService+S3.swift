@@ -8,7 +8,7 @@ extension BackupService {
     public func uploadToS3(progress: BackupProgressHandler? = nil) async throws -> String {
         let remote = try requireRemote()
         return try await exclusively("backup") {
-            try await snapshotAndUpload(to: remote, progress: progress).key
+            try await reportedSnapshotAndUpload(to: remote, progress: progress).key
         }
     }
 
@@ -19,7 +19,11 @@ extension BackupService {
             guard let latest = try await localBackups().first(where: \.verified) else {
                 throw BackupError(.notFound, "database '\(database.id)' has no verified local backup to upload")
             }
-            return try await upload(latest, to: remote, progress: progress)
+            return try await reported(.s3Backup, inputs: [lineageDataset(of: latest)], ending: { [self] (key: String) in
+                .init(outputs: [lineageDataset(s3Key: key, size: latest.manifest.size)], bytes: latest.manifest.size)
+            }) {
+                try await upload(latest, to: remote, progress: progress)
+            }
         }
     }
 
@@ -27,7 +31,7 @@ extension BackupService {
     public func backup(progress: BackupProgressHandler? = nil) async throws -> (local: BackupManifest, s3Key: String?) {
         guard let remote else { return (try await createLocal(progress: progress), nil) }
         return try await exclusively("backup") {
-            let (local, key) = try await snapshotAndUpload(to: remote, progress: progress)
+            let (local, key) = try await reportedSnapshotAndUpload(to: remote, progress: progress)
             return (local.manifest, key)
         }
     }
@@ -37,6 +41,17 @@ extension BackupService {
             throw BackupError(.configuration, "database '\(database.id)' has no S3 backup configured (backup.s3.bucket_url)")
         }
         return remote
+    }
+
+    /// ``snapshotAndUpload(to:progress:)`` as one reported S3 backup: the database in, the local
+    /// copy and the S3 object out.
+    private func reportedSnapshotAndUpload(to remote: RemoteBackups, progress: BackupProgressHandler?) async throws -> (local: LocalBackup, key: String) {
+        try await reported(.s3Backup, inputs: [databaseDataset], ending: { [self] (result: (local: LocalBackup, key: String)) in
+            .init(outputs: [lineageDataset(of: result.local), lineageDataset(s3Key: result.key, size: result.local.manifest.size)],
+                  bytes: result.local.manifest.size)
+        }) {
+            try await snapshotAndUpload(to: remote, progress: progress)
+        }
     }
 
     /// Snapshot, local retention, upload, S3 retention. A retention failure is logged: the backup

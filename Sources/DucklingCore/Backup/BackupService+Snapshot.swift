@@ -6,9 +6,13 @@ extension BackupService {
     /// Takes a verified local snapshot, then applies local retention.
     public func createLocal(progress: BackupProgressHandler? = nil) async throws -> BackupManifest {
         try await exclusively("backup") {
-            let backup = try await snapshot(progress: progress)
-            await applyLocalRetentionLogged()
-            return backup.manifest
+            try await reported(.backup, inputs: [databaseDataset], ending: { [self] (backup: LocalBackup) in
+                .init(outputs: [lineageDataset(of: backup)], bytes: backup.manifest.size)
+            }) {
+                let backup = try await snapshot(progress: progress)
+                await applyLocalRetentionLogged()
+                return backup
+            }.manifest
         }
     }
 

@@ -10,6 +10,8 @@ import Synchronization
 public final class BackupService: Sendable {
     public let database: ManagedDatabase
     let sync: SyncEngine?
+    /// Where each backup's and restore's lineage and status go.
+    let reporter: JobReporter
     let logger: Logger
     let localRoot: URL
     let remote: RemoteBackups?
@@ -26,9 +28,10 @@ public final class BackupService: Sendable {
     /// `httpClient` is needed when the database has an S3 bucket configured; `storeOptions` tunes
     /// its requests (tests shorten the retry delays).
     public init(database: ManagedDatabase, sync: SyncEngine?, httpClient: HTTPClient?, storeOptions: S3Store.Options = S3Store.Options(),
-                logger: Logger) throws {
+                reporter: JobReporter = .silent, logger: Logger) throws {
         self.database = database
         self.sync = sync
+        self.reporter = reporter
         var logger = logger
         logger[metadataKey: "duckling.database"] = .string(database.id)
         self.logger = logger
@@ -70,6 +73,36 @@ public final class BackupService: Sendable {
         }
         defer { busy.withLock { $0 = nil } }
         return try await body()
+    }
+
+    /// Runs `body` (one backup or restore, already holding the database's turn) as a reported job.
+    func reported<T: Sendable>(_ kind: JobReporter.Kind, inputs: [LineageService.Dataset] = [], outputs: [LineageService.Dataset] = [],
+                               ending: @Sendable (T) -> JobReporter.Ending, _ body: () async throws -> T) async throws -> T {
+        try await reporter.run(kind, name: "\(database.id).\(kind.rawValue)", database: database.id, inputs: inputs, outputs: outputs,
+                               ending: ending, body)
+    }
+
+    /// The database itself, as the input of a backup and the output of a restore.
+    var databaseDataset: LineageService.Dataset {
+        var dataset = reporter.database(database.id)
+        dataset.byteCount = database.storageBytes.file
+        return dataset
+    }
+
+    /// A local backup's database file, as a lineage dataset.
+    func lineageDataset(of backup: LocalBackup) -> LineageService.Dataset {
+        var dataset = JobReporter.file(backup.directory.appendingPathComponent(backup.manifest.file).path)
+        dataset.byteCount = backup.manifest.size
+        dataset.rowCount = backup.manifest.tables.reduce(0) { $0 + Int($1.rows) }
+        return dataset
+    }
+
+    /// An object of the S3 backups, as a lineage dataset.
+    func lineageDataset(s3Key key: String, size: Int64? = nil) -> LineageService.Dataset {
+        let location = remote?.store.location ?? "s3://"
+        var dataset = location.hasPrefix("s3://") ? LineageService.Dataset(namespace: location, name: key) : JobReporter.file(location + "/" + key)
+        dataset.byteCount = size
+        return dataset
     }
 
     /// Local and S3 backups, newest first. An S3 listing failure is reported in `s3Error`, not thrown.

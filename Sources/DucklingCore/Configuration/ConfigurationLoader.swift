@@ -40,7 +40,7 @@ public struct ConfigurationLoader: Sendable {
         let root = path.flatMap { readDocument(at: $0, reader: reader) }
         let fileDirectory = path.map { ($0 as NSString).deletingLastPathComponent } ?? workingDirectory
 
-        let top = reader.table(root, at: "", allowed: ["server", "duckdb", "query", "automation", "databases", "lake", "events"])
+        let top = reader.table(root, at: "", allowed: ["server", "duckdb", "query", "automation", "databases", "lake", "events", "lineage"])
         var server = ServerSettings()
         var engine = EngineSettings()
         var query = QuerySettings()
@@ -105,6 +105,30 @@ public struct ConfigurationLoader: Sendable {
             if let value = reader.interval(table, "inactivity_timeout", unit: 1, in: 1...86_400) { events.inactivitySeconds = value }
             if let value = reader.interval(table, "metrics_interval", unit: 1, in: 0...86_400) { events.metricsSeconds = value }
         }
+        var lineage = LineageSettings()
+        if let table = reader.table(top?["lineage"], at: "lineage", allowed: [
+            "namespace", "url", "endpoint", "api_key", "queue_size", "max_backoff", "timeout",
+        ]) {
+            if let value = reader.string(table, "namespace") { lineage.namespace = value }
+            if let value = reader.string(table, "url") { lineage.url = value }
+            if let value = reader.string(table, "endpoint") { lineage.endpoint = value }
+            if let value = reader.secret(table, "api_key") { lineage.apiKey = value }
+            if let value = reader.int(table, "queue_size", in: 1...10_000_000) { lineage.queueSize = value }
+            if let value = reader.interval(table, "max_backoff", unit: 1, in: 1...86_400) { lineage.maxBackoffSeconds = value }
+            if let value = reader.interval(table, "timeout", unit: 1, in: 1...3_600) { lineage.timeoutSeconds = value }
+        }
+        func environmentValue(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if let value = environmentValue("OPENLINEAGE_URL") { lineage.url = value }
+        if let value = environmentValue("OPENLINEAGE_ENDPOINT") { lineage.endpoint = value }
+        if let value = environmentValue("OPENLINEAGE_API_KEY") { lineage.apiKey = Secret(value) }
+        if let value = environmentValue("OPENLINEAGE_NAMESPACE") { lineage.namespace = value }
+        if lineage.namespace.isEmpty { reader.report("lineage.namespace", "must not be empty") }
+        if let url = lineage.url {
+            let lower = url.lowercased()
+            if !(lower.hasPrefix("http://") || lower.hasPrefix("https://")) || URL(string: url)?.host == nil {
+                reader.report("lineage.url", "expected an http:// or https:// URL of an OpenLineage server (OPENLINEAGE_URL), got '\(ConfigurationSummary.redacted(url))'")
+            }
+        }
         if let table = reader.table(top?["automation"], at: "automation", allowed: AutomationKeys.all) {
             AutomationKeys.apply(table, reader: reader, to: &automation)
         }
@@ -151,6 +175,7 @@ public struct ConfigurationLoader: Sendable {
         var configuration = DucklingConfiguration(server: server, engine: engine, query: query, automation: automation,
                                                   databases: databases, lake: lake, file: path)
         configuration.events = events
+        configuration.lineage = lineage
         return configuration
     }
 

@@ -11,6 +11,8 @@ public struct DucklingConfiguration: Sendable {
     public var lake: LakeSettings
     /// The event bus and its streams.
     public var events = EventSettings()
+    /// Lineage of Duckling's jobs and forwarding of every event.
+    public var lineage = LineageSettings()
     /// The file the configuration came from, if any.
     public var file: String?
 

@@ -59,9 +59,11 @@ public struct QueueStatus: Sendable, Codable {
     public let eventsPublished: Int
     public let eventsDropped: Int
     public let evictions: Int
+    /// The lineage forwarding queue, when `OPENLINEAGE_URL` is set.
+    public var lineageForwarding: LineageForwarder.Statistics?
 
     enum CodingKeys: String, CodingKey {
         case clients, queuedEvents = "queued_events", deepestQueue = "deepest_queue", queueCapacity = "queue_capacity"
-        case eventsPublished = "events_published", eventsDropped = "events_dropped", evictions
+        case eventsPublished = "events_published", eventsDropped = "events_dropped", evictions, lineageForwarding = "lineage_forwarding"
     }
 }

@@ -6,13 +6,34 @@ extension Lake {
     /// in one transaction: one snapshot, all rows or none. Columns are matched by name; columns the
     /// file lacks are NULL. A row DuckDB cannot read fails the append with DuckDB's message, which
     /// names the line; the file's path never appears in it.
-    public func append(_ name: String, file: URL, format: AppendFormat, author: String, source: String = "the request body") async throws -> AppendResult {
+    /// `imported` is the dataset object the file came from (an import), nil for a request body.
+    public func append(_ name: String, file: URL, format: AppendFormat, author: String, source: String = "the request body",
+                       imported: LineageService.Dataset? = nil) async throws -> AppendResult {
         let table = try Self.tableSQL(name)
+        let output = reporter.table(name, in: Self.databaseID)
+        let appended = try await reporter.run(
+            imported == nil ? .lakeAppend : .lakeImport, name: "\(Self.databaseID).\(imported == nil ? "append" : "import").\(name)",
+            database: Self.databaseID, inputs: imported.map { [$0] } ?? [], outputs: [output],
+            describe: { ($0 as? LakeError)?.message ?? String(describing: $0) },
+            ending: { (appended: (result: AppendResult, columns: [(String, String)])) in
+                var written = output
+                written.schema = appended.columns.map { (name: $0.0, type: $0.1) }
+                written.rowCount = Int(appended.result.rows)
+                return .init(outputs: [written], rows: Int(appended.result.rows))
+            }) {
+            try await appendAlone(name, table: table, file: file, format: format, author: author, source: source)
+        }
+        return appended.result
+    }
+
+    private func appendAlone(_ name: String, table: String, file: URL, format: AppendFormat, author: String,
+                             source: String) async throws -> (result: AppendResult, columns: [(String, String)]) {
         let path = file.path
         return try await write(replacing: [path: source]) { connection in
             try connection.execute("BEGIN TRANSACTION")
             guard try Self.exists(name, on: connection) else { throw LakeError.tableNotFound(name) }
-            var columns = try Self.columnTypes(of: name, on: connection)
+            let allColumns = try Self.columnTypes(of: name, on: connection)
+            var columns = allColumns
             if format == .csv {
                 // Types only for the header's columns: DuckDB refuses types for columns a file lacks,
                 // and a column the body lacks is NULL like in the other formats.
@@ -22,7 +43,7 @@ extension Lake {
             let reader = Self.reader(of: path, format: format, columns: columns)
             let inserted = try connection.query("INSERT INTO \(table) BY NAME SELECT * FROM \(reader)").scalar()?.int64 ?? 0
             let snapshot = try Self.commit(on: connection, author: author, message: "append \(inserted) rows (\(format.rawValue))")
-            return AppendResult(table: name, rows: inserted, snapshotID: snapshot)
+            return (AppendResult(table: name, rows: inserted, snapshotID: snapshot), allColumns)
         }
     }
 

@@ -17,6 +17,8 @@ public final class Lake: Sendable {
     let readerCount: Int
     let logger: Logger
     let redactor: SecretRedactor
+    /// Where each append's and import's lineage and status go.
+    public let reporter: JobReporter
     private let state = Mutex<Phase>(.closed)
 
     private enum Phase {
@@ -27,8 +29,9 @@ public final class Lake: Sendable {
         case shutDown
     }
 
-    public init(settings: LakeSettings, engine: EngineSettings, memory: MemoryBudget, readers: Int, logger: Logger) {
+    public init(settings: LakeSettings, engine: EngineSettings, memory: MemoryBudget, readers: Int, reporter: JobReporter = .silent, logger: Logger) {
         self.settings = settings
+        self.reporter = reporter
         self.engine = engine
         self.memoryLimit = memory.databaseLimit
         self.readerCount = readers

@@ -7,24 +7,35 @@ public import Logging
 public final class LineageService: Sendable {
     public let store: LineageStore
     let bus: EventBus?
+    /// Sends every stored event on to `OPENLINEAGE_URL`, when it is set.
+    public let forwarder: LineageForwarder?
     /// The `producer` of Duckling's own events, a URI naming Duckling and its version.
     public let producer: String
     let logger: Logger
 
-    public init(store: LineageStore, bus: EventBus?, version: String, logger: Logger) {
+    public init(store: LineageStore, bus: EventBus?, version: String, forwarder: LineageForwarder? = nil, logger: Logger) {
         self.store = store
         self.bus = bus
+        self.forwarder = forwarder
         producer = "urn:duckling:server:\(version)"
         self.logger = logger
     }
 
-    /// Stores a checked event and publishes it; false (nothing stored) when `unlessEnded` and
-    /// its run has already ended.
+    /// Stores a checked event, publishes it and queues it for forwarding; false (nothing stored)
+    /// when `unlessEnded` and its run has already ended. An event stored before is taken again
+    /// without storing, publishing or forwarding it twice.
     @discardableResult
     public func record(_ event: RunEvent, unlessEnded: Bool = false) async throws -> Bool {
-        guard try await store.record(event, unlessEnded: unlessEnded) != nil else { return false }
-        bus?.publish(.lineageEvent, json: event.json)
-        return true
+        switch try await store.record(event, unlessEnded: unlessEnded, forwardBound: forwarder?.queueSize) {
+        case .ended:
+            return false
+        case .duplicate:
+            return true
+        case .stored(_, let queued):
+            bus?.publish(.lineageEvent, json: event.json)
+            if queued { forwarder?.queuedOne() } else { forwarder?.droppedOne() }
+            return true
+        }
     }
 
     // MARK: Duckling's own events

@@ -28,6 +28,8 @@ public final class LineageStore: Sendable {
                     job_namespace VARCHAR NOT NULL, job_name VARCHAR NOT NULL, producer VARCHAR NOT NULL, event JSON NOT NULL);
                 CREATE TABLE IF NOT EXISTS event_datasets (
                     seq BIGINT NOT NULL, direction VARCHAR NOT NULL, namespace VARCHAR NOT NULL, name VARCHAR NOT NULL);
+                CREATE INDEX IF NOT EXISTS events_run ON events (run_id);
+                CREATE TABLE IF NOT EXISTS outbox (seq BIGINT PRIMARY KEY, queued_at TIMESTAMPTZ NOT NULL);
                 CREATE TABLE IF NOT EXISTS jobs (
                     namespace VARCHAR NOT NULL, name VARCHAR NOT NULL, description VARCHAR, inputs JSON, outputs JSON,
                     created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (namespace, name));
@@ -40,25 +42,45 @@ public final class LineageStore: Sendable {
         database.close()
     }
 
-    /// Stores one event and its datasets in one transaction; answers its sequence number, or nil
-    /// when `unlessEnded` and the run already has an ending event (checked in the same job on the
-    /// store's one connection, so two endings cannot both pass).
+    /// What ``record(_:unlessEnded:forwardBound:)`` did with an event.
+    public enum Recorded: Sendable, Equatable {
+        /// Stored under `seq`; `queued` says whether it waits in the forwarding queue (false when
+        /// forwarding is off or the queue is at its bound).
+        case stored(seq: Int64, queued: Bool)
+        /// The same event (run, type, time and content) was stored before: nothing changed.
+        case duplicate
+        /// `unlessEnded` and the run has already ended: nothing stored.
+        case ended
+    }
+
+    /// Stores one event and its datasets in one transaction, and with `forwardBound` queues it
+    /// for forwarding unless that many already wait. An event stored before (a client's retry, a
+    /// forwarder's resend) is not stored twice. With `unlessEnded`, nothing is stored when the run
+    /// already has an ending event (checked in the same job on the store's one connection, so two
+    /// endings cannot both pass).
     @discardableResult
-    public func record(_ event: RunEvent, unlessEnded: Bool = false) async throws -> Int64? {
+    public func record(_ event: RunEvent, unlessEnded: Bool = false, forwardBound: Int? = nil) async throws -> Recorded {
         try await connection.run { connection in
-            try connection.transaction { () -> Int64? in
+            try connection.transaction { () -> Recorded in
+                let json = String(decoding: event.json, as: UTF8.self)
+                let same = try connection.query("""
+                    SELECT count(*) FROM events WHERE run_id = $1::UUID AND event_type IS NOT DISTINCT FROM $2
+                        AND event_time = $3::TIMESTAMPTZ AND event::VARCHAR = $4
+                    """, [.varchar(event.runID), event.eventType.map { .varchar($0.rawValue) } ?? .null,
+                          .varchar(Self.format(event.eventTime)), .varchar(json)]).scalar()
+                if same != .bigint(0) { return .duplicate }
                 if unlessEnded {
                     let ended = try connection.query("""
                         SELECT count(*) FROM events WHERE run_id = $1::UUID AND event_type IN ('COMPLETE', 'ABORT', 'FAIL')
                         """, [.varchar(event.runID)]).scalar()
-                    if ended != .bigint(0) { return nil }
+                    if ended != .bigint(0) { return .ended }
                 }
                 let result = try connection.query("""
                     INSERT INTO events (received_at, event_time, event_type, run_id, job_namespace, job_name, producer, event)
                     VALUES (now(), $1::TIMESTAMPTZ, $2, $3::UUID, $4, $5, $6, $7::JSON) RETURNING seq
                     """, [.varchar(Self.format(event.eventTime)), event.eventType.map { .varchar($0.rawValue) } ?? .null,
                           .varchar(event.runID), .varchar(event.job.namespace), .varchar(event.job.name), .varchar(event.producer),
-                          .varchar(String(decoding: event.json, as: UTF8.self))])
+                          .varchar(json)])
                 guard case .bigint(let seq)? = try result.scalar() else {
                     throw DuckDBError(code: .executionFailed, message: "the lineage store did not number the event")
                 }
@@ -69,8 +91,40 @@ public final class LineageStore: Sendable {
                         _ = try insert.run()
                     }
                 }
-                return seq
+                guard let forwardBound else { return .stored(seq: seq, queued: false) }
+                let waiting = try connection.query("SELECT count(*) FROM outbox").scalar()?.int64 ?? 0
+                guard waiting < Int64(forwardBound) else { return .stored(seq: seq, queued: false) }
+                _ = try connection.query("INSERT INTO outbox VALUES ($1, now())", [.bigint(seq)])
+                return .stored(seq: seq, queued: true)
             }
+        }
+    }
+
+    // MARK: Forwarding queue
+
+    /// The oldest events waiting to be forwarded, in the order they were stored.
+    public func queued(limit: Int) async throws -> [(seq: Int64, json: String)] {
+        try await connection.run { connection in
+            try connection.query("""
+                SELECT o.seq, e.event::VARCHAR FROM outbox o JOIN events e USING (seq) ORDER BY o.seq LIMIT $1
+                """, [.bigint(Int64(limit))]).rows().compactMap { row in
+                guard row.count == 2, let seq = row[0].int64, let json = row[1].text else { return nil }
+                return (seq, json)
+            }
+        }
+    }
+
+    /// Takes a forwarded event off the queue.
+    public func dequeue(_ seq: Int64) async throws {
+        try await connection.run { connection in
+            _ = try connection.query("DELETE FROM outbox WHERE seq = $1", [.bigint(seq)])
+        }
+    }
+
+    /// Events waiting to be forwarded.
+    public func queueLength() async throws -> Int {
+        try await connection.run { connection in
+            Int(try connection.query("SELECT count(*) FROM outbox").scalar()?.int64 ?? 0)
         }
     }
 

@@ -11,6 +11,8 @@ public final class SyncEngine: Sendable {
     private let engine: EngineSettings
     let logger: Logger
     let redactor: SecretRedactor
+    /// Where each run's lineage and status go.
+    public let reporter: JobReporter
     private let slots: AsyncSemaphore
     /// One preparation at a time; a failed one is retried by the next caller.
     private let preparation = AsyncSemaphore(permits: 1)
@@ -41,9 +43,10 @@ public final class SyncEngine: Sendable {
     /// Consecutive failures after which the next run rebuilds in full.
     static let failuresBeforeFullRebuild = 3
 
-    public init(database: ManagedDatabase, engine: EngineSettings, logger: Logger) {
+    public init(database: ManagedDatabase, engine: EngineSettings, reporter: JobReporter = .silent, logger: Logger) {
         self.database = database
         self.engine = engine
+        self.reporter = reporter
         var logger = logger
         logger[metadataKey: "duckling.database"] = .string(database.id)
         self.logger = logger
@@ -259,7 +262,22 @@ public final class SyncEngine: Sendable {
     /// Runs a claimed sync to its end and records the outcome; never throws (the result says how it went).
     public func execute(_ claim: SyncClaim) async -> SyncRunResult {
         let started = Date()
+        let job = await reporter.start(.sync, name: Self.jobName(database: database.id, dataset: claim.dataset), database: database.id,
+                                       runID: UUID(uuidString: claim.runID) ?? UUID(), inputs: lineageInputs(of: claim.dataset),
+                                       outputs: lineageOutputs(of: claim.dataset, written: []))
+        let (result, written) = await executeClaimed(claim, started: started)
+        if result.status == .succeeded {
+            await reporter.complete(job, .init(outputs: lineageOutputs(of: claim.dataset, written: written), rows: result.rowsRead))
+        } else {
+            await reporter.fail(job, error: result.error ?? result.status.rawValue, cancelled: result.status == .cancelled,
+                                .init(rows: result.rowsRead))
+        }
+        return result
+    }
+
+    private func executeClaimed(_ claim: SyncClaim, started: Date) async -> (SyncRunResult, [SyncRun.WrittenTable]) {
         let result: SyncRunResult
+        var written: [SyncRun.WrittenTable] = []
         do {
             // A run reads what earlier runs recorded: it never starts before that is loaded.
             try await ensurePrepared(interrupter: claim.interrupter)
@@ -270,16 +288,16 @@ public final class SyncEngine: Sendable {
             result = SyncRunResult(runID: claim.runID, dataset: claim.dataset, status: status, syncType: "full", rows: nil, rowsRead: 0,
                                    truncated: false, durationMs: Int(Date().timeIntervalSince(started) * 1000),
                                    error: "the sync state could not be loaded: \(message)")
-            return finish(claim, result)
+            return (finish(claim, result), [])
         }
         do {
             try await slots.acquire(interrupter: claim.interrupter)
             defer { slots.release() }
-            result = try await perform(claim, started: started)
+            (result, written) = try await perform(claim, started: started)
         } catch {
             result = await recordFailure(of: claim, error: error, started: started)
         }
-        return finish(claim, result)
+        return (finish(claim, result), written)
     }
 
     /// Ends `claim` with `result`: the dataset is free again, its next run planned, waiters told.
@@ -312,7 +330,7 @@ public final class SyncEngine: Sendable {
         await execute(try claim(dataset, full: full, trigger: trigger))
     }
 
-    private func perform(_ claim: SyncClaim, started: Date) async throws -> SyncRunResult {
+    private func perform(_ claim: SyncClaim, started: Date) async throws -> (SyncRunResult, [SyncRun.WrittenTable]) {
         guard let dataset = settings.dataset(claim.dataset), let source = settings.source(dataset.source) else {
             throw SyncError.unknownDataset(claim.dataset)
         }
@@ -335,10 +353,51 @@ public final class SyncEngine: Sendable {
             progress: { claim.report(rows: $0) }, phase: { claim.enter($0) })
         let outcome = try await run.execute()
         state.withLock { $0.persisted[dataset.name] = outcome.state }
-        return SyncRunResult(
+        let result = SyncRunResult(
             runID: claim.runID, dataset: dataset.name, status: .succeeded, syncType: outcome.state.syncType ?? "full",
             rows: outcome.state.rows, rowsRead: outcome.rowsRead, truncated: outcome.state.truncated,
             durationMs: outcome.state.durationMs ?? 0, error: nil)
+        return (result, outcome.tables)
+    }
+
+    // MARK: - Lineage
+
+    /// The lineage job of a dataset's runs.
+    static func jobName(database: String, dataset: String) -> String {
+        "\(database).sync.\(dataset)"
+    }
+
+    /// What a dataset's runs read: the source's table (`schema.table`), or each of its queries
+    /// (`query:NAME_dataset`) under the source's namespace without credentials.
+    func lineageInputs(of name: String) -> [LineageService.Dataset] {
+        guard let dataset = settings.dataset(name), let source = settings.source(dataset.source) else { return [] }
+        let namespace = JobReporter.sourceNamespace(source)
+        switch dataset.shape {
+        case .table(let table):
+            let schema: String? = switch source.kind {
+            case .postgres: "public"
+            case .sqlite: "main"
+            case .mysql: nil
+            }
+            let qualified = table.contains(".") ? table : schema.map { "\($0).\(table)" } ?? table
+            return [LineageService.Dataset(namespace: namespace, name: qualified)]
+        case .split:
+            return SyncRun.subTableNames(of: dataset).map { LineageService.Dataset(namespace: namespace, name: "query:\($0)") }
+        }
+    }
+
+    /// What a dataset's runs write: its tables in this database, with their columns and the rows
+    /// the run wrote once it has.
+    func lineageOutputs(of name: String, written: [SyncRun.WrittenTable]) -> [LineageService.Dataset] {
+        guard let dataset = settings.dataset(name) else { return [] }
+        return SyncRun.subTableNames(of: dataset).map { table in
+            var output = reporter.table(table, in: database.id)
+            if let table = written.first(where: { $0.name == table }) {
+                output.schema = table.columns.map { ($0.name, $0.type.sqlName) }
+                output.rowCount = table.rowsWritten
+            }
+            return output
+        }
     }
 
     private func recordFailure(of claim: SyncClaim, error: any Error, started: Date) async -> SyncRunResult {

@@ -34,6 +34,16 @@ struct SyncRun: Sendable {
     struct Outcome: Sendable {
         var state: SyncStateStore.Persisted
         var rowsRead: Int
+        /// What each table of the copy got, for the run's lineage.
+        var tables: [WrittenTable] = []
+    }
+
+    /// A table of the copy after a run: its columns, the rows this run wrote, and the rows it holds.
+    struct WrittenTable: Sendable {
+        let name: String
+        let columns: [Column]
+        let rowsWritten: Int
+        let rows: Int
     }
 
     /// The names of the tables a dataset's runs write.
@@ -150,9 +160,11 @@ struct SyncRun: Sendable {
         var rowsRead = 0
         var reconciled: Bool? = true
         var primaryRows = 0
+        var tables: [WrittenTable] = []
         for (index, load) in loads.enumerated() {
             let applied = try await apply(load, writer: writer)
             rowsRead += load.rowsRead
+            tables.append(WrittenTable(name: load.sub.name, columns: load.columns, rowsWritten: load.rowsRead, rows: applied.rows))
             state.watermarks[load.sub.name] = applied.watermark
             reconciled = combine(reconciled, applied.reconciled)
             if index == 0 { primaryRows = applied.rows }
@@ -183,7 +195,7 @@ struct SyncRun: Sendable {
                 rowsRead: readCount, finishedAt: finished, on: duckdb)
             try duckdb.execute("COMMIT")
         }
-        return Outcome(state: committed, rowsRead: rowsRead)
+        return Outcome(state: committed, rowsRead: rowsRead, tables: tables)
     }
 
     /// One sub-table read into its staging table, waiting to be applied.

@@ -131,7 +131,8 @@ struct LakeController {
                 }
             }
             return try await AppendResponse(append: lake.append(table, file: readable, format: format, author: author(context),
-                                                                source: "\(body.bucket)/\(body.object)"))
+                                                                source: "\(body.bucket)/\(body.object)",
+                                                                imported: lake.reporter.datasetObject(bucket: body.bucket, key: body.object)))
                 .response(from: request, context: context)
         }
     }
