@@ -20,8 +20,7 @@ import Testing
             lake:
               enabled: false
             events:
-              metrics_interval: 0
-            \(yaml)
+            \(yaml.contains("metrics_interval") ? "" : "  metrics_interval: 0\n")\(yaml)
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
         defer { _ = server.terminate() }
@@ -62,6 +61,14 @@ import Testing
         #expect(report["retry_ms"] as? Int == 2500, "\(report)")
         let times = report["heartbeats_at"] as? [Double] ?? []
         #expect(times.count == 2 && times[1] < 5, "\(report)")
+    }
+
+    @Test func theMetricsStreamCarriesSystemMetricsAndQueueStatusEveryInterval() async throws {
+        let report = try await scenario("periodic", events: "  metrics_interval: 1\n")
+        #expect(report["queries_total"] as? Int ?? 0 >= 1, "\(report)")
+        #expect(report["queue_clients"] as? Int ?? 0 >= 1, "\(report)")
+        // Within a few intervals of subscribing, not the default 10 s.
+        #expect((report["system_metric_after"] as? Double ?? 99) < 5, "\(report)")
     }
 
     @Test func filtersDeliverOnlyTheAskedForKinds() async throws {

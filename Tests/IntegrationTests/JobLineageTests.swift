@@ -94,3 +94,113 @@ import Testing
         #expect(Set(jobs).isSubset(of: listedNames), "\(listedNames)")
     }
 }
+
+/// Forwarding to `OPENLINEAGE_URL`: a second `duckling serve` is the receiver.
+@Suite(.serialized) struct LineageForwardingTests {
+    typealias Object = [String: Any]
+
+    static func configuration(in directory: String, extra: String = "") throws -> String {
+        let path = directory + "/duckling.yaml"
+        try "server:\n  data_dir: \(directory)/data\nlake:\n  enabled: false\nevents:\n  metrics_interval: 0\n\(extra)"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Runs of job `job` on `server` (START then COMPLETE each); their ids.
+    static func runs(_ count: Int, of job: String, on server: ServerProcess) async throws -> [String] {
+        var ids: [String] = []
+        for _ in 0..<count {
+            let started = try await server.send(.POST, "/jobs/\(job)/runs", json: [:] as [String: String])
+            let id = try #require(started.1["run_id"] as? String, "\(started)")
+            #expect(try await server.send(.PUT, "/jobs/\(job)/runs/\(id)/complete", json: ["success": true]).0 == 200)
+            ids.append(id)
+        }
+        return ids
+    }
+
+    /// The receiver's runs of `job`: run id → event types in order.
+    static func received(_ job: String, on server: ServerProcess) async throws -> [String: [String]] {
+        let page = try await server.request(.GET, "/jobs/\(job)/runs?limit=1000")
+        var runs: [String: [String]] = [:]
+        for run in (page.1["runs"] as? [Object]) ?? [] {
+            guard let id = run["run_id"] as? String else { continue }
+            let detail = try await server.request(.GET, "/jobs/\(job)/runs/\(id)")
+            runs[id] = ((detail.1["events"] as? [Object]) ?? []).compactMap { $0["eventType"] as? String }
+        }
+        return runs
+    }
+
+    @Test func everyEventArrivesOnceThoughTheReceiverWasDownAndTheSenderRestarted() async throws {
+        let receiverDirectory = try temporaryDirectory()
+        let senderDirectory = try temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(atPath: receiverDirectory)
+            try? FileManager.default.removeItem(atPath: senderDirectory)
+        }
+        let receiverConfig = try Self.configuration(in: receiverDirectory)
+        var receiver = try ServerProcess(config: receiverConfig, directory: receiverDirectory, environment: ProcessEnvironment.clean())
+        try await receiver.waitUntilHealthy()
+        let senderConfig = try Self.configuration(in: senderDirectory, extra: "lineage:\n  max_backoff: 1\n  timeout: 2\n")
+        let environment = ProcessEnvironment.clean(["OPENLINEAGE_URL": "http://127.0.0.1:\(receiver.port)", "OPENLINEAGE_API_KEY": receiver.key])
+        var sender = try ServerProcess(config: senderConfig, directory: senderDirectory, environment: environment)
+        try await sender.waitUntilHealthy()
+        #expect(try await sender.send(.POST, "/jobs", json: ["name": "export", "namespace": "ops"]).0 == 201)
+
+        // Up: forwarded as they happen.
+        var expected = try await Self.runs(2, of: "export", on: sender)
+        try await Self.waitFor(Set(expected), of: "export", on: receiver)
+
+        // The receiver down; the sender queues, is restarted, and queues more.
+        #expect(receiver.terminate() == 0)
+        expected += try await Self.runs(3, of: "export", on: sender)
+        #expect(sender.terminate() == 0)
+        sender = try ServerProcess(config: senderConfig, directory: senderDirectory, environment: environment)
+        defer { _ = sender.terminate() }
+        try await sender.waitUntilHealthy()
+        expected += try await Self.runs(2, of: "export", on: sender)
+        let metrics = try await sender.waitForMetrics(["duckling_lineage_forward_queued 10"])
+        #expect(metrics.contains("duckling_lineage_forward_queued 10\n"), "\(metrics.split(separator: "\n").filter { $0.contains("lineage") })")
+
+        // Back on its port: every event arrives, once each, in order.
+        receiver = try ServerProcess(config: receiverConfig, directory: receiverDirectory, environment: ProcessEnvironment.clean(), port: receiver.port)
+        defer { _ = receiver.terminate() }
+        try await receiver.waitUntilHealthy()
+        let runs = try await Self.waitFor(Set(expected), of: "export", on: receiver)
+        #expect(runs.count == 7)
+        #expect(runs.values.allSatisfy { $0 == ["START", "COMPLETE"] }, "\(runs)")
+        let after = try await sender.waitForMetrics(["duckling_lineage_forward_queued 0", "duckling_lineage_forward_events_total{outcome=\"sent\"} 10"])
+        #expect(after.contains("duckling_lineage_forward_queued 0\n"))
+        #expect(after.contains("duckling_lineage_forward_events_total{outcome=\"sent\"} 10\n"), "the restarted sender sends the 10 queued")
+        #expect(after.contains("duckling_lineage_forward_events_total{outcome=\"dropped\"} 0\n"))
+    }
+
+    @Test func pastItsBoundTheQueueDropsNewEventsAndCountsThem() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try Self.configuration(in: directory, extra: "lineage:\n  queue_size: 3\n  max_backoff: 1\n  timeout: 2\n")
+        // Nothing listens on port 9 of loopback: every attempt fails, and the queue fills.
+        let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean(["OPENLINEAGE_URL": "http://127.0.0.1:9"]))
+        defer { _ = server.terminate() }
+        try await server.waitUntilHealthy()
+        #expect(try await server.send(.POST, "/jobs", json: ["name": "export"]).0 == 201)
+        _ = try await Self.runs(3, of: "export", on: server)
+        let metrics = try await server.waitForMetrics(["duckling_lineage_forward_queued 3"])
+        #expect(metrics.contains("duckling_lineage_forward_queued 3\n"))
+        #expect(metrics.contains("duckling_lineage_forward_events_total{outcome=\"dropped\"} 3\n"), "\(metrics.split(separator: "\n").filter { $0.contains("lineage") })")
+        // Every event is still stored here.
+        let runs = try await Self.received("export", on: server)
+        #expect(runs.count == 3 && runs.values.allSatisfy { $0 == ["START", "COMPLETE"] })
+    }
+
+    @discardableResult
+    static func waitFor(_ ids: Set<String>, of job: String, on server: ServerProcess) async throws -> [String: [String]] {
+        var runs: [String: [String]] = [:]
+        for _ in 0..<150 {
+            runs = (try? await received(job, on: server)) ?? [:]
+            if Set(runs.keys) == ids, runs.values.allSatisfy({ $0.count == 2 }) { return runs }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("the receiver has \(runs) of \(ids.count) runs")
+        return runs
+    }
+}

@@ -71,6 +71,27 @@ final class ServerProcess: @unchecked Sendable {
         return (Int(response.status.code), json)
     }
 
+    /// The body of a GET as text (`/metrics`).
+    func text(_ path: String) async throws -> String {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        let response = try await client.execute(request, timeout: .seconds(60))
+        return String(buffer: try await response.body.collect(upTo: 16 << 20))
+    }
+
+    /// Waits up to `seconds` for `/metrics` to hold every one of `lines`; the last scrape.
+    @discardableResult
+    func waitForMetrics(_ lines: [String], within seconds: Int = 10) async throws -> String {
+        var text = ""
+        for _ in 0..<(seconds * 10) {
+            text = try await self.text("/metrics")
+            let have = Set(text.split(separator: "\n").map(String.init))
+            if lines.allSatisfy(have.contains) { return text }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return text
+    }
+
     func status(_ dataset: String) async throws -> [String: Any] {
         ((try await request(.GET, "/api/store/status").1["datasets"] as? [String: Any])?[dataset] as? [String: Any]) ?? [:]
     }

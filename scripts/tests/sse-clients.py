@@ -12,6 +12,7 @@ Scenarios:
   resume     a client reads some events, leaves, misses some, and resumes with Last-Event-ID.
   heartbeat  an idle stream carries heartbeat comments.
   filter     events= and the per-kind streams deliver only their kinds.
+  periodic   /events/metrics carries system_metric (the figures of /api/statistics) and queue_status.
   stalled    a client that never reads is disconnected within its queue bound (RSS stays flat).
   zombies    a client that never answers pings is a zombie and is cleaned up; one that answers is not;
              an admin disconnects a client by id.
@@ -199,6 +200,26 @@ async def heartbeat():
         print(json.dumps({"retry_ms": retry, "heartbeats_at": [round(c, 2) for c in comments]}))
 
 
+async def periodic():
+    """/events/metrics carries system_metric (the figures of /api/statistics) and queue_status."""
+    async with httpx.AsyncClient(base_url=args.url, timeout=TIMEOUT) as client:
+        seen, started = {}, time.monotonic()
+        await client.post("/api/query", json={"sql": "SELECT 42"}, headers={"Authorization": f"Bearer {args.key}"})
+        async with aconnect_sse(client, "GET", "/events/metrics", headers=READ) as source:
+            async for sse in source.aiter_sse():
+                if sse.event in ("system_metric", "queue_status") and sse.event not in seen:
+                    seen[sse.event] = (round(time.monotonic() - started, 2), json.loads(sse.data)["data"])
+                if len(seen) == 2:
+                    break
+        metric = seen["system_metric"][1]["databases"][0]
+        assert metric["database"] == "default" and metric["queries"]["total"] >= 1, metric
+        assert metric["process"]["resident_bytes"] > 0 and metric["health"], metric
+        queue = seen["queue_status"][1]
+        assert queue["clients"] >= 1 and queue["events_published"] >= 1 and queue["queue_capacity"] > 0, queue
+        print(json.dumps({"system_metric_after": seen["system_metric"][0], "queue_status_after": seen["queue_status"][0],
+                          "queries_total": metric["queries"]["total"], "queue_clients": queue["clients"]}))
+
+
 async def filtered():
     async with httpx.AsyncClient(base_url=args.url, timeout=TIMEOUT) as client:
         jobs, only, everything = [], [], []
@@ -295,4 +316,4 @@ async def zombies():
                           "total_detected": report["total_detected"], "evictions": figures["evictions"]}))
 
 
-asyncio.run({"publish": publish, "fanout": fanout, "resume": resume, "heartbeat": heartbeat, "filter": filtered, "stalled": stalled, "zombies": zombies}[args.scenario]())
+asyncio.run({"publish": publish, "fanout": fanout, "resume": resume, "heartbeat": heartbeat, "filter": filtered, "periodic": periodic, "stalled": stalled, "zombies": zombies}[args.scenario]())

@@ -145,7 +145,8 @@ public final class HealthMonitor: Sendable {
             state.report = report
             return (report, previous)
         }
-        if report.state != previous {
+        // A change, and the first state when it is not healthy (a start that finds all well is no news).
+        if report.state != previous, previous != nil || report.state != .healthy {
             reporter.healthChanged(database: database.id, from: previous?.rawValue, to: report.state.rawValue, problems: problems)
         }
         if report.state != .healthy {

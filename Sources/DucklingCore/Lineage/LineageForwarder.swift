@@ -67,7 +67,10 @@ public final class LineageForwarder: Service, Sendable {
 
     /// A new event is queued: forward it soon.
     func queuedOne() {
-        state.withLock { $0.pending = true }
+        state.withLock { state in
+            state.pending = true
+            state.queued = state.queued.map { $0 + 1 }
+        }
         wake.resumeAll()
     }
 
@@ -122,6 +125,7 @@ public final class LineageForwarder: Service, Sendable {
                     backoff = .milliseconds(500)
                     do {
                         try await store.dequeue(event.seq)
+                        state.withLock { $0.queued = $0.queued.map { max(0, $0 - 1) } }
                     } catch {
                         logger.warning("cannot take a forwarded event off the queue", metadata: ["duckling.error": .string("\(error)")])
                     }
@@ -144,9 +148,11 @@ public final class LineageForwarder: Service, Sendable {
         let outcome: Outcome
         let problem: String?
         do {
-            let response = try await client.execute(request, timeout: .seconds(Int64(settings.timeoutSeconds)))
-            let body = try? await response.body.collect(upTo: 4096)
-            let status = Int(response.status.code)
+            // A request in flight is cancelled when the server stops: the event stays queued.
+            let (status, body) = try await cancelWhenGracefulShutdown { [client, settings, request] in
+                let response = try await client.execute(request, timeout: .seconds(Int64(settings.timeoutSeconds)))
+                return (Int(response.status.code), try? await response.body.collect(upTo: 4096))
+            }
             switch status {
             case 200..<300:
                 (outcome, problem) = (.sent, nil)

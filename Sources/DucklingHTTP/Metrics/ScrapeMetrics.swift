@@ -93,6 +93,14 @@ struct ScrapeMetrics {
         out.family("duckling_backup_age_seconds", "gauge", "Age of the newest verified local backup.",
                    backups.map { ("duckling_backup_age_seconds", $0.0, now.timeIntervalSince($0.1.createdAt)) })
 
+        let forwarding = services.lineage?.forwarder?.statistics
+        out.family("duckling_lineage_forward_queued", "gauge", "Lineage events waiting to be forwarded to OPENLINEAGE_URL.",
+                   forwarding.map { [("duckling_lineage_forward_queued", [:], Double($0.queued ?? 0))] } ?? [])
+        out.family("duckling_lineage_forward_events_total", "counter", "Lineage events forwarded (sent), refused by the receiver as malformed (rejected), or not queued because the queue was full (dropped).",
+                   forwarding.map { statistics in
+            [("sent", statistics.sent), ("rejected", statistics.rejected), ("dropped", statistics.dropped)]
+                .map { ("duckling_lineage_forward_events_total", ["outcome": $0.0], Double($0.1)) }
+        } ?? [])
         out.family("duckling_process_resident_memory_bytes", "gauge", "Resident memory of the Duckling process.",
                    ProcessUsage.residentBytes.map { [("duckling_process_resident_memory_bytes", [:], Double($0))] } ?? [])
         out.family("duckling_memory_budget_bytes", "gauge", "The memory all DuckDB instances of the process share (memory_limit).",
