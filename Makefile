@@ -35,6 +35,7 @@ bench: deps
 	bench/sync/run
 	bench/backup/run
 	bench/lake/run
+	bench/events/run
 
 clean:
 	rm -rf .build

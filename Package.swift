@@ -96,6 +96,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "EventsReference",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "bench/events/Sources",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "BackupBenchmark",
             dependencies: ["DucklingCore", "ObjectStorage", .product(name: "Logging", package: "swift-log")],
             path: "bench/backup/Sources",

@@ -63,7 +63,7 @@ extension SingleDatabase {
             let backups: BackupService?
             do {
                 backups = try BackupService(database: opened.managed, sync: opened.sync,
-                                            httpClient: opened.settings.backup.s3 == nil ? nil : S3Store.sharedClient, logger: logger)
+                                            httpClient: opened.settings.backup.s3 == nil ? nil : S3Store.sharedClient, reporter: opened.reporter, logger: logger)
             } catch {
                 printError("warning: backups are not usable, so cleanup does not rotate them: \(error)")
                 backups = nil

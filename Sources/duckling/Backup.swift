@@ -21,7 +21,8 @@ struct Backup: AsyncParsableCommand {
             let opened = try await SingleDatabase.open(db, options: options, logger: logger)
             return try await opened.use { opened in
                 do {
-                    let service = try BackupService(database: opened.managed, sync: opened.sync, httpClient: S3Store.sharedClient, logger: logger)
+                    let service = try BackupService(database: opened.managed, sync: opened.sync, httpClient: S3Store.sharedClient,
+                                                    reporter: opened.reporter, logger: logger)
                     return try await body(service)
                 } catch let error as BackupError {
                     printError("error: \(error.message)")

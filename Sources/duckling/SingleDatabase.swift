@@ -1,6 +1,8 @@
 import ArgumentParser
 import DucklingCore
+import DucklingHTTP
 import Logging
+import ObjectStorage
 
 /// One configured database opened read-write for a command that works without the server
 /// (`sync`, `backup`), with the sync engine that owns its datasets.
@@ -10,6 +12,11 @@ struct SingleDatabase {
     let registry: DatabaseRegistry
     let managed: ManagedDatabase
     let sync: SyncEngine
+    /// The server's lineage store, when this command could open it: the runs it makes are recorded
+    /// (and queued for forwarding) as the server's are.
+    let lineage: LineageStore?
+
+    var reporter: JobReporter { sync.reporter }
 
     /// Loads the configuration, checks `check` on the database's settings, and opens it; problems
     /// are printed and end the command with exit code 1.
@@ -30,14 +37,30 @@ struct SingleDatabase {
             throw ExitCode(1)
         }
         guard let managed = registry.database(id) else { throw ExitCode(1) }
+        var store: LineageStore?
+        do {
+            let opened = try LineageStore(path: configuration.server.dataDirectory + "/lineage.db", logger: logger)
+            try await opened.open()
+            store = opened
+        } catch {
+            printError("warning: the lineage store cannot be opened, so this run's lineage is not recorded: \(error)")
+        }
+        let lineage = store.map { store in
+            LineageService(store: store, bus: nil, version: DucklingVersion.current,
+                           forwarder: LineageForwarder(store: store, settings: configuration.lineage, client: S3Store.sharedClient, logger: logger),
+                           logger: logger)
+        }
+        let reporter = JobReporter(lineage: lineage, bus: nil, namespace: configuration.lineage.namespace, logger: logger)
         return SingleDatabase(settings: database, configuration: configuration, registry: registry, managed: managed,
-                              sync: SyncEngine(database: managed, engine: configuration.engine, logger: logger))
+                              sync: SyncEngine(database: managed, engine: configuration.engine, reporter: reporter, logger: logger),
+                              lineage: store)
     }
 
-    /// Closes the sync engine's source instance and the database (checkpointed, released).
+    /// Closes the sync engine's source instance, the database (checkpointed, released) and the lineage store.
     func close() async {
         await sync.close()
         await registry.closeAll()
+        await lineage?.close()
     }
 
     /// Runs `body` with the database open and closes it afterwards, whether `body` succeeded or not.

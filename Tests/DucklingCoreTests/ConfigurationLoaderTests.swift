@@ -139,6 +139,28 @@ import Testing
         #expect(text.contains("duckling.yaml: events.histroy_size: unknown key (did you mean 'history_size'?)"), "\(text)")
     }
 
+    @Test func theLineageSettingsComeFromTheFileAndOpenLineagesVariables() throws {
+        let configuration = try load("""
+            lineage: { namespace: analytics, url: "http://marquez:5000/", api_key: file-key, queue_size: 10, max_backoff: 2m, timeout: 5s }
+            """)
+        let lineage = configuration.lineage
+        #expect(lineage.namespace == "analytics" && lineage.apiKey?.value == "file-key")
+        #expect(lineage.queueSize == 10 && lineage.maxBackoffSeconds == 120 && lineage.timeoutSeconds == 5)
+        #expect(lineage.forwardURL == "http://marquez:5000/api/v1/lineage")
+        let fromEnvironment = try load(nil, environment: [
+            "OPENLINEAGE_URL": "https://lineage.example", "OPENLINEAGE_ENDPOINT": "/v2/events", "OPENLINEAGE_API_KEY": "env-key",
+            "OPENLINEAGE_NAMESPACE": "prod",
+        ]).lineage
+        #expect(fromEnvironment.forwardURL == "https://lineage.example/v2/events" && fromEnvironment.namespace == "prod")
+        #expect(fromEnvironment.apiKey?.value == "env-key")
+        #expect(try load(nil).lineage.forwardURL == nil)
+        #expect(!ConfigurationSummary(try load("lineage: { url: 'http://x:1', api_key: very-secret-key }")).text.contains("very-secret-key"))
+        let text = problems("lineage: { url: 'ftp://nowhere', queue_size: 0, namspace: x }").map(\.description)
+        #expect(text.count == 3, "\(text)")
+        #expect(text.contains { $0.contains("lineage.url: expected an http:// or https:// URL") }, "\(text)")
+        #expect(text.contains("duckling.yaml: lineage.namspace: unknown key (did you mean 'namespace'?)"), "\(text)")
+    }
+
     @Test func datasetsAreChecked() {
         let found = problems("""
             databases:

@@ -104,10 +104,10 @@ import Testing
             good: { source: pg, table: \(table), primary_key: [id], incremental_column: at }
             broken: { source: pg, table: no_such_table_here }
             """).write(toFile: directory + "/duckling.yaml", atomically: true, encoding: .utf8)
-        let good = try run(try ducklingBinary(), ["sync", "good", "--config", "duckling.yaml"], environment: ProcessEnvironment.clean(), directory: directory)
-        #expect(good.status == 0, "\(good.stderr)")
-        #expect(good.stdout.hasPrefix("good: full sync succeeded in "))
-        #expect(good.stdout.contains("500 rows read, 500 rows in the copy"))
+        let first = try run(try ducklingBinary(), ["sync", "good", "--config", "duckling.yaml"], environment: ProcessEnvironment.clean(), directory: directory)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.hasPrefix("good: full sync succeeded in "))
+        #expect(first.stdout.contains("500 rows read, 500 rows in the copy"))
         let again = try run(try ducklingBinary(), ["sync", "good", "--config", "duckling.yaml"], environment: ProcessEnvironment.clean(), directory: directory)
         #expect(again.stdout.hasPrefix("good: incremental sync succeeded"))
         let all = try run(try ducklingBinary(), ["sync", "--config", "duckling.yaml", "--full"], environment: ProcessEnvironment.clean(), directory: directory)
@@ -118,6 +118,16 @@ import Testing
         let unknown = try run(try ducklingBinary(), ["sync", "missing", "--config", "duckling.yaml"], environment: ProcessEnvironment.clean(), directory: directory)
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("no dataset 'missing'"))
+
+        // The command's runs are in the server's lineage, as the server's own would be.
+        let server = try ServerProcess(config: "duckling.yaml", directory: directory, environment: ProcessEnvironment.clean(SyncFixture.manual))
+        defer { _ = server.terminate() }
+        try await server.waitUntilHealthy()
+        let good = try await server.request(.GET, "/jobs/default.sync.good/runs")
+        let states = ((good.1["runs"] as? [[String: Any]]) ?? []).compactMap { $0["state"] as? String }
+        #expect(states == ["COMPLETE", "COMPLETE", "COMPLETE"], "\(good.1)")
+        let broken = try await server.request(.GET, "/jobs/default.sync.broken/runs")
+        #expect(((broken.1["runs"] as? [[String: Any]]) ?? []).compactMap { $0["state"] as? String } == ["FAIL"], "\(broken.1)")
     }
 }
 

@@ -35,7 +35,7 @@ parser.add_argument("--url", required=True)
 parser.add_argument("--key", required=True)
 parser.add_argument("--expect-jobs", default="", help="comma-separated job names the duckling scenario waits for")
 args = parser.parse_args()
-SPEC = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Support", "openlineage", "OpenLineage.json")))
+SPEC = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "openlineage", "OpenLineage.json")))
 # The root is oneOf RunEvent, DatasetEvent, JobEvent, and a RunEvent is also a valid JobEvent: check RunEvent itself.
 RUN_EVENT = jsonschema.Draft202012Validator(dict(SPEC, oneOf=[{"$ref": "#/$defs/RunEvent"}]),
                                             format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)

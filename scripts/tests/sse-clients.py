@@ -238,6 +238,13 @@ async def filtered():
         assert [r[1] for r in jobs] == ["job_status", "error"], jobs
         assert [r[1] for r in only] == ["system_metric"], only
         assert [r[1] for r in everything] == ["lineage_event", "job_status", "system_metric", "error"], everything
+        # A burst: count events of the same data in one request, numbered one after another.
+        burst = await client.post("/events/broadcast", headers=ADMIN, json={"event_type": "error", "data": {"tag": "burst"}, "count": 3})
+        assert burst.status_code == 200 and burst.json()["count"] == 3, burst.text
+        assert int(burst.json()["last_event_id"]) - int(burst.json()["event_id"]) == 2, burst.text
+        for bad in (0, 100001, True, "3", 1.5):
+            refused = await client.post("/events/broadcast", headers=ADMIN, json={"event_type": "error", "data": {}, "count": bad})
+            assert refused.status_code == 400 and "count" in refused.text, (bad, refused.text)
         unknown = await client.get("/events/stream?events=nope", headers=READ)
         assert unknown.status_code == 400 and "nope" in unknown.text, unknown.text
         print(json.dumps({"jobs": [r[1] for r in jobs], "system_metric": len(only), "all": len(everything)}))

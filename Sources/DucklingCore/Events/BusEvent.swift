@@ -29,9 +29,9 @@ public struct BusEvent: Sendable {
         return frame
     }
 
-    /// Seconds with millisecond precision, as JSON writes a number.
+    /// Seconds with microsecond precision, as JSON writes a number.
     static func format(_ timestamp: Double) -> String {
-        String(format: "%.3f", timestamp)
+        String(format: "%.6f", timestamp)
     }
 
     /// The JSON of `value`, on one line.

@@ -40,11 +40,18 @@ struct EventsController {
         }
         let admin = routes.group("/events", .admin, scope: .everyDatabase)
         admin.post("/broadcast") { request, context in
-            let (kind, data) = try await Self.broadcast(request, context)
-            guard let event = bus.publish(kind, json: data) else {
-                throw APIError(.serviceUnavailable, code: "events_stopped", message: "the server is stopping")
+            let (kind, data, count) = try await Self.broadcast(request, context)
+            var first: BusEvent?
+            var last: BusEvent?
+            for _ in 0..<count {
+                guard let event = bus.publish(kind, json: data) else {
+                    throw APIError(.serviceUnavailable, code: "events_stopped", message: "the server is stopping")
+                }
+                first = first ?? event
+                last = event
             }
-            return BroadcastResponse(eventID: String(event.id), recipients: bus.subscribers.filter { $0.wants(kind) }.count)
+            return BroadcastResponse(eventID: String(first?.id ?? 0), lastEventID: String(last?.id ?? 0), count: count,
+                                     recipients: bus.subscribers.filter { $0.wants(kind) }.count)
         }
         admin.delete("/clients/:client") { _, context in
             let id = try context.parameters.require("client")
@@ -145,8 +152,12 @@ struct EventsController {
 }
 
 extension EventsController {
-    /// `{"event_type": …, "data": any JSON}`: the kind and the data's JSON on one line.
-    static func broadcast(_ request: Request, _ context: DucklingRequestContext) async throws -> (EventKind, [UInt8]) {
+    /// The most events one broadcast publishes.
+    static let maxBroadcastCount = 100_000
+
+    /// `{"event_type": …, "data": any JSON, "count": n}`: the kind, the data's JSON on one line, and
+    /// how many events of it to publish (1 unless given; the benchmark's bursts).
+    static func broadcast(_ request: Request, _ context: DucklingRequestContext) async throws -> (EventKind, [UInt8], Int) {
         let body = try await RequestBodyReader.collect(request, context: context, limit: 1 << 20)
         guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed]) as? [String: Any] else {
             throw APIError.badRequest("invalid_request", "expected a JSON object with event_type and data")
@@ -158,7 +169,13 @@ extension EventsController {
         guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]) else {
             throw APIError.badRequest("invalid_request", "data is not JSON")
         }
-        return (kind, Array(data))
+        // JSONDecoder, not the object: it refuses true, 1.5 and "3" for a whole number.
+        struct Count: Decodable { let count: Int? }
+        let count = (try? JSONDecoder().decode(Count.self, from: Data(body.readableBytesView)))?.count ?? (object["count"] == nil ? 1 : 0)
+        guard (1...maxBroadcastCount).contains(count) else {
+            throw APIError.badRequest("invalid_request", "count must be a whole number from 1 to \(maxBroadcastCount)")
+        }
+        return (kind, Array(data), count)
     }
 
     /// The unnumbered `history_gap` event a resuming client gets when what it missed is gone.
@@ -191,9 +208,12 @@ struct PongRequest: Decodable {
 
 struct BroadcastResponse: ResponseEncodable {
     let success = true
+    /// The first event's id, and the last one's when `count` is more than 1.
     let eventID: String
+    let lastEventID: String
+    let count: Int
     let recipients: Int
-    enum CodingKeys: String, CodingKey { case success, eventID = "event_id", recipients }
+    enum CodingKeys: String, CodingKey { case success, eventID = "event_id", lastEventID = "last_event_id", count, recipients }
 }
 
 struct ZombieCleanupResponse: ResponseEncodable {
