@@ -47,9 +47,7 @@ public struct DucklingServices: Sendable {
         let events = EventBus(settings: configuration.events, logger: logger)
         self.events = events
         do {
-            let store = try LineageStore(path: configuration.server.dataDirectory + "/lineage.db", logger: logger)
-            let forwarder = LineageForwarder(store: store, settings: configuration.lineage, client: S3Store.sharedClient, logger: logger)
-            lineage = LineageService(store: store, bus: events, version: DucklingVersion.current, forwarder: forwarder, logger: logger)
+            lineage = try LineageService.make(configuration: configuration, bus: events, version: DucklingVersion.current, forwards: true, logger: logger)
             lineageSetupError = nil
         } catch {
             lineage = nil
@@ -57,7 +55,8 @@ public struct DucklingServices: Sendable {
             logger.error("the lineage store cannot be opened: lineage and the job endpoints are off",
                          metadata: ["error": "\(error)"])
         }
-        let reporter = JobReporter(lineage: lineage, bus: events, namespace: configuration.lineage.namespace, logger: logger)
+        let reporter = JobReporter(lineage: lineage, bus: events, namespace: configuration.lineage.namespace,
+                                   redactor: SecretRedactor(configuration: configuration, extra: [adminKey]), logger: logger)
         let registry = DatabaseRegistry(configuration: configuration, logger: logger)
         self.registry = registry
         let lake = configuration.lake.enabled
@@ -105,7 +104,7 @@ extension DucklingServices {
     /// Opens every database and the lineage store.
     public func openAll() async throws {
         try await registry.openAll()
-        try await lineage?.store.open()
+        try await lineage?.open()
     }
 
     /// Closes every database (checkpointed and released), the lake and the lineage store.

@@ -2,7 +2,6 @@ import ArgumentParser
 import DucklingCore
 import DucklingHTTP
 import Logging
-import ObjectStorage
 
 /// One configured database opened read-write for a command that works without the server
 /// (`sync`, `backup`), with the sync engine that owns its datasets.
@@ -37,23 +36,24 @@ struct SingleDatabase {
             throw ExitCode(1)
         }
         guard let managed = registry.database(id) else { throw ExitCode(1) }
-        var store: LineageStore?
+        var lineage: LineageService?
         do {
-            let opened = try LineageStore(path: configuration.server.dataDirectory + "/lineage.db", logger: logger)
-            try await opened.open()
-            store = opened
+            let opened = try LineageService.make(configuration: configuration, bus: nil, version: DucklingVersion.current, forwards: false, logger: logger)
+            do {
+                try await opened.open()
+                lineage = opened
+            } catch {
+                await opened.store.close()
+                throw error
+            }
         } catch {
             printError("warning: the lineage store cannot be opened, so this run's lineage is not recorded: \(error)")
         }
-        let lineage = store.map { store in
-            LineageService(store: store, bus: nil, version: DucklingVersion.current,
-                           forwarder: LineageForwarder(store: store, settings: configuration.lineage, client: S3Store.sharedClient, logger: logger),
-                           logger: logger)
-        }
-        let reporter = JobReporter(lineage: lineage, bus: nil, namespace: configuration.lineage.namespace, logger: logger)
+        let reporter = JobReporter(lineage: lineage, bus: nil, namespace: configuration.lineage.namespace,
+                                   redactor: SecretRedactor(configuration: configuration), logger: logger)
         return SingleDatabase(settings: database, configuration: configuration, registry: registry, managed: managed,
                               sync: SyncEngine(database: managed, engine: configuration.engine, reporter: reporter, logger: logger),
-                              lineage: store)
+                              lineage: lineage?.store)
     }
 
     /// Closes the sync engine's source instance, the database (checkpointed, released) and the lineage store.

@@ -77,6 +77,27 @@ import Testing
             let missing = try await server.json(.POST, "/tables/people/import", ["bucket": "raw-data", "object": "nope.csv"])
             #expect(missing.status == 404, "\(missing.text)")
 
+            // Each import is a lineage run: the object in, the table out with its schema and rows;
+            // a failed append's FAIL names the request body, not the temporary file.
+            let imports = try await server.request(.GET, "/jobs/lake.import.people/runs").json["runs"] as? [[String: Any]] ?? []
+            #expect(imports.compactMap { $0["state"] as? String } == ["COMPLETE", "COMPLETE"], "\(imports)")
+            let importRun = try await server.request(.GET, "/jobs/lake.import.people/runs/\(imports.last?["run_id"] as? String ?? "")").json
+            let complete = try #require((importRun["events"] as? [[String: Any]])?.last)
+            let input = (complete["inputs"] as? [[String: Any]])?.first
+            #expect(input?["namespace"] as? String == "duckling://duckling/datasets" && input?["name"] as? String == "raw-data/people.parquet", "\(complete)")
+            let output = try #require((complete["outputs"] as? [[String: Any]])?.first)
+            #expect(output["namespace"] as? String == "duckling://duckling/lake" && output["name"] as? String == "main.people", "\(output)")
+            #expect(((output["outputFacets"] as? [String: Any])?["outputStatistics"] as? [String: Any])?["rowCount"] as? Int == 500)
+            let fields = ((output["facets"] as? [String: Any])?["schema"] as? [String: Any])?["fields"] as? [[String: Any]]
+            #expect(fields?.compactMap { $0["name"] as? String } == ["id", "name"] && fields?.first?["type"] as? String == "INTEGER", "\(output)")
+            let bad = try await server.send(.PUT, "/tables/people", contentType: "text/csv", data: Data("id,name\nnot-a-number,x\n".utf8))
+            #expect(bad.status == 400, "\(bad.text)")
+            let appends = try await server.request(.GET, "/jobs/lake.append.people/runs").json["runs"] as? [[String: Any]] ?? []
+            let failed = try await server.request(.GET, "/jobs/lake.append.people/runs/\(appends.first?["run_id"] as? String ?? "")").json
+            let failure = ((((failed["events"] as? [[String: Any]])?.last?["run"] as? [String: Any])?["facets"] as? [String: Any])?["errorMessage"] as? [String: Any])?["message"] as? String
+            #expect(failed["state"] as? String == "FAIL" && failure?.contains("the request body") == true, "\(failed)")
+            #expect(failure?.contains("/uploads/") == false, "\(failure ?? "")")
+
             // A prefix is not an object: no download, no delete of what is under it.
             #expect(try await server.request(.GET, "/datasets/raw-data/logs").status == 404)
             #expect(try await server.request(.DELETE, "/datasets/raw-data/logs").status == 404)

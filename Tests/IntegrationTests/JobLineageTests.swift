@@ -30,8 +30,10 @@ import Testing
         #expect(backup.0 == 200, "\(backup.1)")
         let restore = try await server.request(.POST, "/automation/restore")
         #expect(restore.0 == 200, "\(restore.1)")
+        let cleanup = try await server.request(.POST, "/automation/cleanup")
+        #expect(cleanup.0 == 200, "\(cleanup.1)")
 
-        let jobs = ["default.sync.orders", "default.sync.broken", "default.backup", "default.restore"]
+        let jobs = ["default.sync.orders", "default.sync.broken", "default.backup", "default.restore", "default.cleanup"]
         let script = try repositoryRoot() + "/scripts/tests/openlineage-clients.py"
         let result = try run("/usr/bin/env", ["python3", script, "duckling", "--url", "http://127.0.0.1:\(server.port)", "--key", server.key,
                                              "--expect-jobs", jobs.joined(separator: ",")])
@@ -81,11 +83,14 @@ import Testing
         #expect(types(restoreRun) == ["START", "COMPLETE"])
         #expect(names(restoreRun.last?["inputs"]) == [backupFile])
         #expect(names(restoreRun.last?["outputs"]) == ["\(database)|default"])
-        #expect(report["events_checked"] as? Int ?? 0 >= 8)
+        let cleanupRun = try onlyRun("default.cleanup")
+        #expect(types(cleanupRun) == ["START", "COMPLETE"], "\(cleanupRun)")
+        #expect(names(cleanupRun.last?["outputs"]) == ["\(database)|default"])
+        #expect(report["events_checked"] as? Int ?? 0 >= 10)
 
         // The same runs as job_status events, each running then ended.
         let statuses = try #require(report["job_status"] as? [Object])
-        for (job, ending) in zip(jobs, ["succeeded", "failed", "succeeded", "succeeded"]) {
+        for (job, ending) in zip(jobs, ["succeeded", "failed", "succeeded", "succeeded", "succeeded"]) {
             let states = statuses.filter { $0["name"] as? String == job }.compactMap { $0["state"] as? String }
             #expect(states == ["running", ending], "\(job): \(states)")
         }
@@ -138,10 +143,12 @@ import Testing
             try? FileManager.default.removeItem(atPath: senderDirectory)
         }
         let receiverConfig = try Self.configuration(in: receiverDirectory)
-        var receiver = try ServerProcess(config: receiverConfig, directory: receiverDirectory, environment: ProcessEnvironment.clean())
+        // A key of its own: while it is down, no other server could take its events.
+        let receiverKey = "receiver-\(UUID().uuidString)"
+        var receiver = try ServerProcess(config: receiverConfig, directory: receiverDirectory, environment: ProcessEnvironment.clean(), key: receiverKey)
         try await receiver.waitUntilHealthy()
         let senderConfig = try Self.configuration(in: senderDirectory, extra: "lineage:\n  max_backoff: 1\n  timeout: 2\n")
-        let environment = ProcessEnvironment.clean(["OPENLINEAGE_URL": "http://127.0.0.1:\(receiver.port)", "OPENLINEAGE_API_KEY": receiver.key])
+        let environment = ProcessEnvironment.clean(["OPENLINEAGE_URL": "http://127.0.0.1:\(receiver.port)", "OPENLINEAGE_API_KEY": receiverKey])
         var sender = try ServerProcess(config: senderConfig, directory: senderDirectory, environment: environment)
         try await sender.waitUntilHealthy()
         #expect(try await sender.send(.POST, "/jobs", json: ["name": "export", "namespace": "ops"]).0 == 201)
@@ -162,7 +169,8 @@ import Testing
         #expect(metrics.contains("duckling_lineage_forward_queued 10\n"), "\(metrics.split(separator: "\n").filter { $0.contains("lineage") })")
 
         // Back on its port: every event arrives, once each, in order.
-        receiver = try ServerProcess(config: receiverConfig, directory: receiverDirectory, environment: ProcessEnvironment.clean(), port: receiver.port)
+        receiver = try ServerProcess(config: receiverConfig, directory: receiverDirectory, environment: ProcessEnvironment.clean(),
+                                     port: receiver.port, key: receiverKey)
         defer { _ = receiver.terminate() }
         try await receiver.waitUntilHealthy()
         let runs = try await Self.waitFor(Set(expected), of: "export", on: receiver)
@@ -190,6 +198,43 @@ import Testing
         // Every event is still stored here.
         let runs = try await Self.received("export", on: server)
         #expect(runs.count == 3 && runs.values.allSatisfy { $0 == ["START", "COMPLETE"] })
+    }
+
+    @Test func aReceiverThatRedirectsIsRetriedNotTakenForDelivered() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A receiver that redirects every POST and answers 200 to a GET: a client following the
+        // redirect would turn the POST into a GET without its event and count it delivered.
+        let port = try ServerProcess.freePort()
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        receiver.arguments = ["python3", "-c", """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    self.send_response(302); self.send_header("Location", "/elsewhere"); self.send_header("Content-Length", "0"); self.end_headers()
+                def do_GET(self):
+                    open(sys.argv[1], "a").write("GET " + self.path + "\\n")
+                    self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+                def log_message(self, *a): pass
+            http.server.HTTPServer(("127.0.0.1", \(port)), H).serve_forever()
+            """, directory + "/gets.txt"]
+        receiver.standardOutput = FileHandle.nullDevice
+        try receiver.run()
+        defer { kill(receiver.processIdentifier, SIGKILL) }
+        let config = try Self.configuration(in: directory, extra: "lineage:\n  max_backoff: 1\n  timeout: 2\n")
+        let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean(["OPENLINEAGE_URL": "http://127.0.0.1:\(port)"]))
+        defer { _ = server.terminate() }
+        try await server.waitUntilHealthy()
+        #expect(try await server.send(.POST, "/jobs", json: ["name": "export"]).0 == 201)
+        _ = try await Self.runs(1, of: "export", on: server)
+        try await Task.sleep(for: .seconds(2))
+        let metrics = try await server.waitForMetrics(["duckling_lineage_forward_queued 2"])
+        #expect(metrics.contains("duckling_lineage_forward_queued 2\n"), "\(metrics.split(separator: "\n").filter { $0.contains("lineage") })")
+        #expect(metrics.contains("duckling_lineage_forward_events_total{outcome=\"sent\"} 0\n"))
+        let seen = (try? String(contentsOfFile: directory + "/gets.txt", encoding: .utf8)) ?? ""
+        #expect(seen.isEmpty, "the forwarder followed a redirect: \(seen)")
     }
 
     @discardableResult

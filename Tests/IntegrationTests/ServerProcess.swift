@@ -1,6 +1,9 @@
 import AsyncHTTPClient
 import DucklingTestSupport
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -20,28 +23,66 @@ enum ProcessEnvironment {
 final class ServerProcess: @unchecked Sendable {
     let process: Process
     let port: Int
-    let key = "process-test-key"
+    let key: String
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// The process's standard error (errors only, and any crash), quoted when it dies under a request.
+    let errorLog: String
 
-    /// `port` is a random one unless given (a server that must come back where it was).
-    init(config: String, directory: String, environment: [String: String], port: Int? = nil) throws {
-        self.port = port ?? Int.random(in: 42000...49000)
+    /// `port` is one the kernel has free unless given (a server that must come back where it
+    /// was); `key` its admin key (one a restarted server must keep).
+    init(config: String, directory: String, environment: [String: String], port: Int? = nil, key: String = "process-test-key") throws {
+        self.port = try port ?? Self.freePort()
+        self.key = key
         process = Process()
         process.executableURL = URL(fileURLWithPath: try ducklingBinary())
         process.arguments = ["serve", "--config", config, "--port", String(self.port)]
         process.environment = environment.merging(["DUCKLING_API_KEY": key, "DUCKLING_LOG_LEVEL": "error"]) { $1 }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        errorLog = directory + "/duckling-\(self.port)-\(UUID().uuidString.prefix(8)).stderr"
+        FileManager.default.createFile(atPath: errorLog, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: errorLog) ?? FileHandle.nullDevice
         try process.run()
+    }
+
+    /// A loopback port nothing listens on or connects from now: the kernel's choice for a socket
+    /// bound to port 0. (A random port may be a test service's, or an outgoing connection's.)
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw IntegrationFailure("socket() failed") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else { throw IntegrationFailure("could not find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether the process is still running (not exited, not a zombie).
+    var isAlive: Bool {
+        guard process.isRunning else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+        return !stat.isEmpty && stat.split(separator: ")").last?.split(separator: " ").first != "Z"
+    }
+
+    /// The end of the process's standard error.
+    var errorTail: String {
+        let text = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
+        return String(text.suffix(2000))
     }
 
     func waitUntilHealthy() async throws {
         for _ in 0..<200 {
-            if (try? await request(.GET, "/health"))?.0 == 200 { return }
+            guard isAlive else { throw IntegrationFailure("duckling serve (port \(port)) exited before it was healthy: \(errorTail)") }
+            if (try? await raw(.GET, "/health", timeout: .seconds(5)))?.0 == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw IntegrationFailure("duckling serve did not become healthy")
+        throw IntegrationFailure("duckling serve did not become healthy: \(errorTail)")
     }
 
     func request(_ method: HTTPMethod, _ path: String) async throws -> (Int, [String: Any]) {
@@ -60,23 +101,44 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     private func execute(_ method: HTTPMethod, _ path: String, contentType: String?, body: HTTPClientRequest.Body?) async throws -> (Int, [String: Any]) {
+        let (status, bytes) = try await raw(method, path, contentType: contentType, body: body)
+        let json = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any]) ?? [:]
+        return (status, json)
+    }
+
+    /// The one request path: the status and body of a request, failing at once when the process
+    /// dies under it (AsyncHTTPClient would retry the refused connection until its deadline).
+    private func raw(_ method: HTTPMethod, _ path: String, contentType: String? = nil, body: HTTPClientRequest.Body? = nil,
+                     timeout: Duration = .seconds(600)) async throws -> (Int, ByteBuffer) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(key)")
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         if let body { request.body = body }
-        let response = try await client.execute(request, timeout: .seconds(600))
-        let bytes = try await response.body.collect(upTo: 16 << 20)
-        let json = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any]) ?? [:]
-        return (Int(response.status.code), json)
+        let client = client
+        // A streamed body's sequence is not Sendable; the request goes to one child task only.
+        nonisolated(unsafe) let sent = request
+        return try await withThrowingTaskGroup(of: (Int, ByteBuffer)?.self) { group in
+            group.addTask {
+                let response = try await client.execute(sent, timeout: .init(timeout))
+                return (Int(response.status.code), try await response.body.collect(upTo: 64 << 20))
+            }
+            group.addTask { [self] in
+                while isAlive { try await Task.sleep(for: .milliseconds(100)) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let reply = try await group.next() {
+                if let reply { return reply }
+                throw IntegrationFailure("duckling serve (port \(port)) exited during \(method) \(path): \(errorTail)")
+            }
+            throw IntegrationFailure("no reply to \(method) \(path)")
+        }
     }
 
     /// The body of a GET as text (`/metrics`).
     func text(_ path: String) async throws -> String {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.headers.add(name: "Authorization", value: "Bearer \(key)")
-        let response = try await client.execute(request, timeout: .seconds(60))
-        return String(buffer: try await response.body.collect(upTo: 16 << 20))
+        String(buffer: try await raw(.GET, path).1)
     }
 
     /// Waits up to `seconds` for `/metrics` to hold every one of `lines`; the last scrape.

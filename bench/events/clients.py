@@ -40,8 +40,7 @@ class Stream:
         self.target = None
         self.done = asyncio.Event()
 
-    def frames(self, payload):
-        now = time.time()
+    def frames(self, payload, now):
         for frame in payload:
             if not frame.startswith(b"id: "):
                 continue  # the preamble, heartbeats
@@ -64,29 +63,36 @@ class Stream:
         assert head.startswith(b"HTTP/1.1 200"), head
         chunked = b"chunked" in head.lower()
         ready.set()
-        raw, text = b"", b""
+        # Chunked transfer decoding with one buffer and an offset, so a large chunk costs what its
+        # bytes cost (both servers' chunk sizes differ: Duckling's hold up to 256 frames).
+        raw, offset, text = bytearray(), 0, b""
         while True:
             data = await reader.read(1 << 20)
+            now = time.time()  # the receipt time of everything in this read
             if not data:
                 return
             if not chunked:
                 text += data
             else:
                 raw += data
+                pieces = [text]
                 while True:
-                    line_end = raw.find(b"\r\n")
+                    line_end = raw.find(b"\r\n", offset)
                     if line_end < 0:
                         break
-                    size = int(raw[:line_end].split(b";")[0], 16)
+                    size = int(bytes(raw[offset:line_end]).split(b";")[0], 16)
                     if len(raw) < line_end + 2 + size + 2:
                         break
-                    text += raw[line_end + 2:line_end + 2 + size]
-                    raw = raw[line_end + 2 + size + 2:]
+                    pieces.append(bytes(raw[line_end + 2:line_end + 2 + size]))
+                    offset = line_end + 2 + size + 2
                     if size == 0:
                         return
+                del raw[:offset]
+                offset = 0
+                text = b"".join(pieces)
             *whole, text = text.split(b"\n\n")
             if whole:
-                self.frames(whole)
+                self.frames(whole, now)
 
 
 async def publish(count):

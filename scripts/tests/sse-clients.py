@@ -88,7 +88,10 @@ async def subscribe(client, path, want, received, ready, headers=READ, stop_afte
         async for event in source.aiter_sse():
             if not event.data:
                 continue  # the opening `retry:` alone
-            received.append((event.id, event.event, json.loads(event.data)))
+            data = json.loads(event.data)
+            if event.event == "job_status" and isinstance(data.get("data"), dict) and data["data"].get("job") == "health":
+                continue  # the server's own health changes (a full disk on the test machine) are not the test's
+            received.append((event.id, event.event, data))
             counted += event.event != "history_gap"
             if counted >= (stop_after or want):
                 return

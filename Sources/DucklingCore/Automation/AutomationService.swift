@@ -300,26 +300,24 @@ public final class AutomationService: Service, Sendable {
             _ = try await backups.uploadToS3()
             return Produced()
         case .cleanup:
-            let job = await reporter.start(.cleanup, name: "\(database.id).cleanup", database: database.id,
-                                           inputs: [reporter.database(database.id)], outputs: [reporter.database(database.id)])
-            var report = await Cleanup(database: database, sync: sync, backups: backups, engine: engine, settings: settings, logger: logger).run()
-            if let lake, lake.hasCatalog {
-                do {
-                    report.lakeMaintenance = try await lake.maintain()
-                } catch {
-                    report.warnings.append("lake maintenance: \(error)")
+            let whole = reporter.database(database.id)
+            return await reporter.report(.cleanup, name: "\(database.id).cleanup", database: database.id, inputs: [whole], outputs: [whole],
+                                         outcome: { (produced: Produced) in
+                var after = whole
+                after.byteCount = produced.bytes
+                let ending = JobReporter.Ending(outputs: [after], bytes: produced.bytes)
+                return produced.error.map { .failed($0, cancelled: Task.isCancelled, ending) } ?? .completed(ending)
+            }) {
+                var report = await Cleanup(database: database, sync: sync, backups: backups, engine: engine, settings: settings, logger: logger).run()
+                if let lake, lake.hasCatalog {
+                    do {
+                        report.lakeMaintenance = try await lake.maintain()
+                    } catch {
+                        report.warnings.append("lake maintenance: \(error)")
+                    }
                 }
+                return Produced(bytes: report.fileBytesAfter, error: report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; "), cleanup: report)
             }
-            let produced = Produced(bytes: report.fileBytesAfter, error: report.warnings.isEmpty ? nil : report.warnings.joined(separator: "; "), cleanup: report)
-            var database = reporter.database(database.id)
-            database.byteCount = report.fileBytesAfter
-            let ending = JobReporter.Ending(outputs: [database], bytes: report.fileBytesAfter)
-            if let error = produced.error {
-                await reporter.fail(job, error: error, cancelled: Task.isCancelled, ending)
-            } else {
-                await reporter.complete(job, ending)
-            }
-            return produced
         case .health:
             let report = await health.check(taskProblems: taskProblems(now: Date()), recover: settings.autoRestart)
             return Produced(error: report.state == .healthy ? nil : report.problems.joined(separator: "; "))

@@ -117,26 +117,21 @@ public struct ConfigurationLoader: Sendable {
             if let value = reader.interval(table, "max_backoff", unit: 1, in: 1...86_400) { lineage.maxBackoffSeconds = value }
             if let value = reader.interval(table, "timeout", unit: 1, in: 1...3_600) { lineage.timeoutSeconds = value }
         }
-        func environmentValue(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        if let value = environmentValue("OPENLINEAGE_URL") { lineage.url = value }
-        if let value = environmentValue("OPENLINEAGE_ENDPOINT") { lineage.endpoint = value }
-        if let value = environmentValue("OPENLINEAGE_API_KEY") { lineage.apiKey = Secret(value) }
-        if let value = environmentValue("OPENLINEAGE_NAMESPACE") { lineage.namespace = value }
-        if lineage.namespace.isEmpty { reader.report("lineage.namespace", "must not be empty") }
-        if let url = lineage.url {
-            let lower = url.lowercased()
-            if !(lower.hasPrefix("http://") || lower.hasPrefix("https://")) || URL(string: url)?.host == nil {
-                reader.report("lineage.url", "expected an http:// or https:// URL of an OpenLineage server (OPENLINEAGE_URL), got '\(ConfigurationSummary.redacted(url))'")
-            }
-        }
         if let table = reader.table(top?["automation"], at: "automation", allowed: AutomationKeys.all) {
             AutomationKeys.apply(table, reader: reader, to: &automation)
         }
 
         // The environment overrides the file, and the command line overrides both.
         let environmentReader = ConfigReader(origin: "environment", environment: environment)
-        EnvironmentOverrides.apply(environment, reader: environmentReader, server: &server, engine: &engine, automation: &automation)
+        EnvironmentOverrides.apply(environment, reader: environmentReader, server: &server, engine: &engine, automation: &automation, lineage: &lineage)
         if environment["DUCKLING_DATA_DIR"].map({ !$0.isEmpty }) == true { serverDataDirectoryFromFile = false }
+        if lineage.namespace.isEmpty { reader.report("lineage.namespace", "must not be empty") }
+        if let url = lineage.url {
+            let lower = url.lowercased()
+            if !(lower.hasPrefix("http://") || lower.hasPrefix("https://")) || URL(string: url)?.host == nil {
+                reader.report("lineage.url", "expected an http:// or https:// URL of an OpenLineage server (OPENLINEAGE_URL), got '\(LineageSettings.display(url))'")
+            }
+        }
         // Paths from the environment are relative to the working directory.
         engine.tempDirectory = engine.tempDirectory.map { Self.absolute($0, base: workingDirectory, home: environment["HOME"]) }
         if let host = overrides.host { server.host = host }

@@ -43,7 +43,7 @@ public struct ConfigurationSummary {
             if !database.apiKeys.isEmpty { lines.append("    api_keys: \(database.apiKeys.count)") }
         }
         let lineage = configuration.lineage
-        lines.append("lineage: namespace \(lineage.namespace), forwarding \(lineage.forwardURL.map { "to \(Self.redacted($0))" } ?? "off")"
+        lines.append("lineage: namespace \(lineage.namespace), forwarding \(lineage.displayURL.map { "to \($0)" } ?? "off")"
             + (lineage.apiKey.map { ", api key \($0)" } ?? ""))
         let lake = configuration.lake
         lines.append("lake: \(lake.enabled ? "enabled" : "disabled")")

@@ -3,7 +3,7 @@
 enum EnvironmentOverrides {
     static func apply(
         _ environment: [String: String], reader: ConfigReader,
-        server: inout ServerSettings, engine: inout EngineSettings, automation: inout AutomationSettings
+        server: inout ServerSettings, engine: inout EngineSettings, automation: inout AutomationSettings, lineage: inout LineageSettings
     ) {
         func value(_ name: String) -> String? {
             guard let value = environment[name], !value.isEmpty else { return nil }
@@ -42,5 +42,11 @@ enum EnvironmentOverrides {
         if let days = int("RETENTION_DAYS", 1...36500) { automation.retentionDays = days }
         if let flag = bool("AUTO_RESTART") { automation.autoRestart = flag }
         if let attempts = int("MAX_RESTART_ATTEMPTS", 0...100) { automation.maxRestartAttempts = attempts }
+
+        // OpenLineage's own names, as its clients read them.
+        if let url = value("OPENLINEAGE_URL") { lineage.url = url }
+        if let endpoint = value("OPENLINEAGE_ENDPOINT") { lineage.endpoint = endpoint }
+        if let key = value("OPENLINEAGE_API_KEY") { lineage.apiKey = Secret(key) }
+        if let namespace = value("OPENLINEAGE_NAMESPACE") { lineage.namespace = namespace }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Lineage of Duckling's own jobs and forwarding to another OpenLineage server (`lineage:` in the
 /// file; `OPENLINEAGE_URL`, `OPENLINEAGE_ENDPOINT`, `OPENLINEAGE_API_KEY` and
 /// `OPENLINEAGE_NAMESPACE` as the OpenLineage clients name them).
@@ -20,6 +22,17 @@ public struct LineageSettings: Sendable {
     public var timeoutSeconds = 10
 
     public init() {}
+
+    /// The forwarding URL as it may be shown: scheme, host, port and path, never its user
+    /// information or query (either may hold a token).
+    public var displayURL: String? {
+        forwardURL.map(Self.display)
+    }
+
+    static func display(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "(unreadable URL)" }
+        return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")\(components.path)"
+    }
 
     /// The URL events are posted to, when forwarding is on.
     public var forwardURL: String? {

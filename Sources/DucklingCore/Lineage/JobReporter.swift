@@ -10,15 +10,19 @@ public final class JobReporter: Sendable {
     let bus: EventBus?
     /// The namespace of Duckling's jobs (`lineage.namespace`).
     public let namespace: String
+    /// Every configured secret, taken out of errors and problems before they leave.
+    let redactor: SecretRedactor
     let logger: Logger
 
     /// Reports nothing: for tools and tests that run jobs without a server.
-    public static let silent = JobReporter(lineage: nil, bus: nil, namespace: "duckling", logger: Logger(label: "duckling.jobs.silent"))
+    public static let silent = JobReporter(lineage: nil, bus: nil, namespace: "duckling", redactor: SecretRedactor(secrets: []),
+                                           logger: Logger(label: "duckling.jobs.silent"))
 
-    public init(lineage: LineageService?, bus: EventBus?, namespace: String, logger: Logger) {
+    public init(lineage: LineageService?, bus: EventBus?, namespace: String, redactor: SecretRedactor, logger: Logger) {
         self.lineage = lineage
         self.bus = bus
         self.namespace = namespace
+        self.redactor = redactor
         self.logger = logger
     }
 
@@ -88,16 +92,20 @@ public final class JobReporter: Sendable {
     }
 
     /// A source's namespace without its credentials: `postgres://host:port/db`,
-    /// `mysql://host:port/db`, `sqlite://path`.
+    /// `mysql://host:port/db`, `sqlite://path`. Everything up to the last `@` of the URL (before
+    /// its query) is dropped before it is read, so a password holding `/` or `:` cannot show.
     public static func sourceNamespace(_ source: SourceSettings) -> String {
         let url = source.url.value
+        let withoutQuery = url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? url
         switch source.kind {
         case .sqlite:
-            let path = url.hasPrefix("sqlite://") ? String(url.dropFirst("sqlite://".count)) : String(url.dropFirst("sqlite:".count))
-            return "sqlite://" + (path.split(separator: "?").first.map(String.init) ?? path)
+            let path = withoutQuery.hasPrefix("sqlite://") ? String(withoutQuery.dropFirst("sqlite://".count)) : String(withoutQuery.dropFirst("sqlite:".count))
+            return "sqlite://" + path
         case .postgres, .mysql:
             let scheme = source.kind == .postgres ? "postgres" : "mysql"
-            let components = URLComponents(string: url)
+            var rest = withoutQuery.range(of: "://").map { String(withoutQuery[$0.upperBound...]) } ?? withoutQuery
+            if let at = rest.lastIndex(of: "@") { rest = String(rest[rest.index(after: at)...]) }
+            let components = URLComponents(string: "\(scheme)://\(rest)")
             let host = components?.host.flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"
             let port = components?.port ?? (source.kind == .postgres ? 5432 : 3306)
             let database = components?.path.split(separator: "/").first.map(String.init) ?? ""
@@ -124,38 +132,60 @@ public final class JobReporter: Sendable {
         publish(JobStatus(run, namespace: namespace, state: "succeeded", endedAt: now, rows: ending.rows, bytes: ending.bytes))
     }
 
-    /// Records a run's FAIL with its error (which the caller has freed of secrets), or its ABORT
+    /// Records a run's FAIL with its error (freed here of every configured secret), or its ABORT
     /// when it was cancelled.
     public func fail(_ run: Run, error: String, cancelled: Bool = false, _ ending: Ending = Ending()) async {
         let now = Date()
+        let error = redactor.redact(error)
         await record(cancelled ? .abort : .fail, run, inputs: ending.inputs ?? run.inputs, outputs: ending.outputs ?? run.outputs, error: error, at: now)
         publish(JobStatus(run, namespace: namespace, state: cancelled ? "cancelled" : "failed", endedAt: now, error: error, rows: ending.rows, bytes: ending.bytes))
+    }
+
+    /// How a run that does not throw ended.
+    public enum Outcome: Sendable {
+        case completed(Ending)
+        case failed(String, cancelled: Bool, Ending)
+    }
+
+    /// Runs `body` as one run: START before it, then its COMPLETE, FAIL or ABORT as `outcome`
+    /// reads the result.
+    public func report<T: Sendable>(
+        _ kind: Kind, name: String, database: String?, runID: UUID = UUID(), inputs: [LineageService.Dataset] = [],
+        outputs: [LineageService.Dataset] = [], outcome: (T) -> Outcome, _ body: () async -> T
+    ) async -> T {
+        let run = await start(kind, name: name, database: database, runID: runID, inputs: inputs, outputs: outputs)
+        let value = await body()
+        switch outcome(value) {
+        case .completed(let ending): await complete(run, ending)
+        case .failed(let error, let cancelled, let ending): await fail(run, error: error, cancelled: cancelled, ending)
+        }
+        return value
     }
 
     /// Runs `body` as one run: START before it, COMPLETE with `ending(result)` after it, FAIL (or
     /// ABORT when cancelled) with `describe(error)` when it throws, and the error rethrown.
     public func run<T: Sendable>(
         _ kind: Kind, name: String, database: String?, inputs: [LineageService.Dataset] = [], outputs: [LineageService.Dataset] = [],
-        describe: @Sendable (any Error) -> String = { String(describing: $0) },
-        ending: @Sendable (T) -> Ending = { _ in Ending() },
+        describe: (any Error) -> String = { String(describing: $0) },
+        ending: (T) -> Ending = { _ in Ending() },
         _ body: () async throws -> T
     ) async throws -> T {
-        let run = await start(kind, name: name, database: database, inputs: inputs, outputs: outputs)
-        do {
-            let value = try await body()
-            await complete(run, ending(value))
-            return value
-        } catch {
-            await fail(run, error: describe(error), cancelled: error is CancellationError)
-            throw error
+        let result: Result<T, any Error> = await report(kind, name: name, database: database, inputs: inputs, outputs: outputs, outcome: { result in
+            switch result {
+            case .success(let value): .completed(ending(value))
+            case .failure(let error): .failed(describe(error), cancelled: error is CancellationError || Task.isCancelled, Ending())
+            }
+        }) {
+            do { return .success(try await body()) } catch { return .failure(error) }
         }
+        return try result.get()
     }
 
     /// A change of a database's health, as a `job_status` event of its health job.
     public func healthChanged(database: String, from previous: String?, to state: String, problems: [String]) {
         var status = JobStatus(kind: .health, name: "\(database).health", namespace: namespace, database: database, state: state)
         status.previousState = previous
-        status.problems = problems
+        status.problems = problems.map(redactor.redact)
         publish(status)
     }
 
@@ -164,8 +194,11 @@ public final class JobReporter: Sendable {
         guard let lineage else { return }
         do {
             let event = try lineage.event(type, runID: run.id, job: RunEvent.DatasetName(namespace: namespace, name: run.name),
-                                          description: type == .start ? run.description : nil, inputs: inputs, outputs: outputs, error: error, at: time)
-            try await lineage.record(event)
+                                          description: type == .start ? run.description : nil, jobType: run.kind.rawValue,
+                                          inputs: inputs, outputs: outputs, error: error, at: time)
+            // In a task of its own: a job being cancelled (shutdown, a stuck task) still gets its
+            // ending stored, where its own task's cancellation would interrupt the store's statement.
+            try await Task { try await lineage.record(event) }.value
         } catch {
             logger.warning("could not record a job's lineage event", metadata: [
                 "duckling.job": .string(run.name), "duckling.run_id": .string(run.id.uuidString.lowercased()),

@@ -8,17 +8,21 @@ import Synchronization
 
 /// Sends every stored lineage event to `OPENLINEAGE_URL` (DESIGN.md §9), in the order they were
 /// stored, from the forwarding queue in the lineage store: it survives restarts, and an event
-/// leaves it only once the receiver has taken it. A receiver that is down, slow or refusing the
-/// key is retried with backoff doubling up to `lineage.max_backoff`; an event the receiver
-/// rejects as malformed (400, 413, 422) is logged and counted, never retried forever. Past
-/// `lineage.queue_size` waiting events, new events are stored but not queued, and counted.
+/// leaves it only once the receiver has taken it (a 2xx; redirects are not followed, since a
+/// redirected POST arrives as a GET without its event). A receiver that is down, slow, refusing
+/// the key or redirecting is retried from the head of the queue with backoff doubling up to
+/// `lineage.max_backoff`; an event the receiver rejects as malformed (400, 409, 413, 415, 422) is
+/// logged and counted, never retried forever. Past `lineage.queue_size` waiting events, new
+/// events are stored but not queued, and counted.
 public final class LineageForwarder: Service, Sendable {
     let store: LineageStore
     let settings: LineageSettings
     let url: String
-    let client: HTTPClient
     let logger: Logger
-    private let wake = EventWaiters()
+    /// New events to send.
+    private let work = EventWaiters()
+    /// The server stopping (ends a backoff; new events do not).
+    private let stopping = EventWaiters()
     private let state = Mutex(State())
 
     struct State {
@@ -52,12 +56,11 @@ public final class LineageForwarder: Service, Sendable {
         }
     }
 
-    public init?(store: LineageStore, settings: LineageSettings, client: HTTPClient, logger: Logger) {
+    public init?(store: LineageStore, settings: LineageSettings, logger: Logger) {
         guard let url = settings.forwardURL else { return nil }
         self.store = store
         self.settings = settings
         self.url = url
-        self.client = client
         self.logger = logger
     }
 
@@ -71,7 +74,7 @@ public final class LineageForwarder: Service, Sendable {
             state.pending = true
             state.queued = state.queued.map { $0 + 1 }
         }
-        wake.resumeAll()
+        work.resumeAll()
     }
 
     /// An event was not queued: the queue is at its bound.
@@ -88,58 +91,81 @@ public final class LineageForwarder: Service, Sendable {
 
     public var statistics: Statistics {
         state.withLock { state in
-            Statistics(url: ConfigurationSummary.redacted(url), queued: state.queued, queueSize: settings.queueSize, sent: state.sent,
+            Statistics(url: settings.displayURL ?? "", queued: state.queued, queueSize: settings.queueSize, sent: state.sent,
                        rejected: state.rejected, dropped: state.dropped, failedAttempts: state.failedAttempts,
                        lastError: state.lastError, lastSentAt: state.lastSentAt)
         }
     }
 
     public func run() async throws {
-        logger.info("forwarding lineage events", metadata: ["duckling.url": .string(ConfigurationSummary.redacted(url))])
+        logger.info("forwarding lineage events", metadata: ["duckling.url": .string(settings.displayURL ?? "")])
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(Int64(settings.timeoutSeconds))))
+        configuration.httpVersion = .http1Only
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await forward(with: client)
+            } onGracefulShutdown: { [work, stopping] in
+                work.resumeAll()
+                stopping.resumeAll()
+            }
+        } onCancel: { [work, stopping] in
+            work.resumeAll()
+            stopping.resumeAll()
+        }
+        try? await client.shutdown()
+    }
+
+    private var stopped: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
+
+    private func forward(with client: HTTPClient) async {
         var backoff = Duration.milliseconds(500)
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let batch: [(seq: Int64, json: String)]
+        /// Waits out a backoff (only stopping ends it early), and doubles it.
+        func backOff() async {
+            _ = await stopping.wait(within: backoff) { self.stopped }
+            backoff = min(backoff * 2, .seconds(settings.maxBackoffSeconds))
+        }
+        while !stopped {
+            let batch: [(seq: Int64, json: String)]
+            do {
+                state.withLock { $0.pending = false }
+                batch = try await store.queued(limit: 100)
+                let length = try await store.queueLength()
+                state.withLock { $0.queued = length }
+            } catch {
+                logger.warning("cannot read the lineage forwarding queue", metadata: ["duckling.error": .string("\(error)")])
+                await backOff()
+                continue
+            }
+            if batch.isEmpty {
+                _ = await work.wait(within: .seconds(5)) { self.hasPending || self.stopped }
+                continue
+            }
+            for event in batch {
+                if stopped { break }
+                // Retried from the queue's head: events arrive in the order they were stored.
+                if await send(event.json, with: client) == .retry {
+                    await backOff()
+                    break
+                }
                 do {
-                    state.withLock { $0.pending = false }
-                    batch = try await store.queued(limit: 100)
-                    let length = try await store.queueLength()
-                    state.withLock { $0.queued = length }
-                } catch {
-                    logger.warning("cannot read the lineage forwarding queue", metadata: ["duckling.error": .string("\(error)")])
-                    _ = await wake.wait(within: .seconds(5)) { Task.isShuttingDownGracefully }
-                    continue
-                }
-                if batch.isEmpty {
-                    _ = await wake.wait(within: .seconds(5)) { self.hasPending || Task.isShuttingDownGracefully }
-                    continue
-                }
-                for event in batch {
-                    if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                    if await send(event.json) == .retry {
-                        // Retried from the queue's head: events arrive in the order they were stored.
-                        _ = await wake.wait(within: backoff) { Task.isShuttingDownGracefully }
-                        backoff = min(backoff * 2, .seconds(settings.maxBackoffSeconds))
-                        break
-                    }
+                    try await store.dequeue(event.seq)
+                    state.withLock { $0.queued = $0.queued.map { max(0, $0 - 1) } }
                     backoff = .milliseconds(500)
-                    do {
-                        try await store.dequeue(event.seq)
-                        state.withLock { $0.queued = $0.queued.map { max(0, $0 - 1) } }
-                    } catch {
-                        logger.warning("cannot take a forwarded event off the queue", metadata: ["duckling.error": .string("\(error)")])
-                    }
+                } catch {
+                    // Sent but still queued: it is sent again (the receiver keeps one copy) after a pause.
+                    logger.warning("cannot take a forwarded event off the queue", metadata: ["duckling.error": .string("\(error)")])
+                    await backOff()
+                    break
                 }
             }
-        } onGracefulShutdown: { [wake] in
-            wake.resumeAll()
         }
     }
 
     private enum Outcome { case sent, rejected, retry }
 
     /// Posts one event; what to do with it next.
-    private func send(_ json: String) async -> Outcome {
+    private func send(_ json: String, with client: HTTPClient) async -> Outcome {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
@@ -149,20 +175,23 @@ public final class LineageForwarder: Service, Sendable {
         let problem: String?
         do {
             // A request in flight is cancelled when the server stops: the event stays queued.
-            let (status, body) = try await cancelWhenGracefulShutdown { [client, settings, request] in
+            let (status, body) = try await cancelWhenGracefulShutdown { [settings, request] in
                 let response = try await client.execute(request, timeout: .seconds(Int64(settings.timeoutSeconds)))
                 return (Int(response.status.code), try? await response.body.collect(upTo: 4096))
             }
             switch status {
             case 200..<300:
                 (outcome, problem) = (.sent, nil)
-            case 400, 413, 422:
+            case 400, 409, 413, 415, 422:
                 let text = body.map { String(buffer: $0) } ?? ""
                 (outcome, problem) = (.rejected, "the receiver refused an event (\(status)): \(text.prefix(500))")
+            case 300..<400:
+                (outcome, problem) = (.retry, "the receiver answered \(status), a redirect: set OPENLINEAGE_URL to where it points")
             default:
                 (outcome, problem) = (.retry, "the receiver answered \(status)")
             }
         } catch {
+            if stopped { return .retry }
             (outcome, problem) = (.retry, "\(error)")
         }
         let first = state.withLock { state -> Bool in

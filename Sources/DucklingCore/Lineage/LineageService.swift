@@ -7,16 +7,21 @@ public import Logging
 public final class LineageService: Sendable {
     public let store: LineageStore
     let bus: EventBus?
-    /// Sends every stored event on to `OPENLINEAGE_URL`, when it is set.
+    /// Sends every stored event on to `OPENLINEAGE_URL`, when it is set and this process forwards.
     public let forwarder: LineageForwarder?
+    /// The forwarding queue's bound when forwarding is on (events are queued even by a process that
+    /// does not send them: the CLI's, sent by the server when it next runs).
+    let forwardQueueSize: Int?
     /// The `producer` of Duckling's own events, a URI naming Duckling and its version.
     public let producer: String
     let logger: Logger
 
-    public init(store: LineageStore, bus: EventBus?, version: String, forwarder: LineageForwarder? = nil, logger: Logger) {
+    public init(store: LineageStore, bus: EventBus?, version: String, forwardQueueSize: Int? = nil, forwarder: LineageForwarder? = nil,
+                logger: Logger) {
         self.store = store
         self.bus = bus
         self.forwarder = forwarder
+        self.forwardQueueSize = forwarder?.queueSize ?? forwardQueueSize
         producer = "urn:duckling:server:\(version)"
         self.logger = logger
     }
@@ -26,17 +31,49 @@ public final class LineageService: Sendable {
     /// without storing, publishing or forwarding it twice.
     @discardableResult
     public func record(_ event: RunEvent, unlessEnded: Bool = false) async throws -> Bool {
-        switch try await store.record(event, unlessEnded: unlessEnded, forwardBound: forwarder?.queueSize) {
+        switch try await store.record(event, unlessEnded: unlessEnded, forwardBound: forwardQueueSize) {
         case .ended:
             return false
         case .duplicate:
             return true
         case .stored(_, let queued):
             bus?.publish(.lineageEvent, json: event.json)
-            if queued { forwarder?.queuedOne() } else { forwarder?.droppedOne() }
+            if queued {
+                forwarder?.queuedOne()
+            } else if forwardQueueSize != nil {
+                forwarder?.droppedOne()
+                if forwarder == nil { logger.warning("the lineage forwarding queue is full: this event is kept here but not forwarded") }
+            }
             return true
         }
     }
+
+    /// The lineage of a server or CLI process: `DATA_DIR/lineage.db`, with its forwarding queue
+    /// bounded when `OPENLINEAGE_URL` is set, and a forwarder when `forwards` (the server).
+    public static func make(configuration: DucklingConfiguration, bus: EventBus?, version: String, forwards: Bool,
+                            logger: Logger) throws -> LineageService {
+        let store = try LineageStore(path: configuration.server.dataDirectory + "/lineage.db", logger: logger)
+        let settings = configuration.lineage
+        return LineageService(store: store, bus: bus, version: version, forwardQueueSize: settings.forwardURL == nil ? nil : settings.queueSize,
+                              forwarder: forwards ? LineageForwarder(store: store, settings: settings, logger: logger) : nil, logger: logger)
+    }
+
+    /// Opens the store, and ends every run of Duckling's own jobs that a crash or kill left
+    /// without an ending with an ABORT saying so (the sync log marks those runs interrupted too).
+    public func open() async throws {
+        try await store.open()
+        for run in try await store.unendedRuns(integration: Self.integration) {
+            guard let id = UUID(uuidString: run.runID) else { continue }
+            let abort = try event(.abort, runID: id, job: run.job, jobType: run.jobType,
+                                  error: "interrupted: the server stopped before the run ended")
+            try await record(abort)
+            logger.notice("a job's run was interrupted by a stop; its lineage now ends with ABORT",
+                          metadata: ["duckling.job": .string(run.job.name), "duckling.run_id": .string(run.runID)])
+        }
+    }
+
+    /// The `integration` of the jobType facet of Duckling's own jobs.
+    static let integration = "DUCKLING"
 
     // MARK: Duckling's own events
 
@@ -62,6 +99,7 @@ public final class LineageService: Sendable {
         "outputStatistics": "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet",
         "errorMessage": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
         "documentation": "https://openlineage.io/spec/facets/1-1-0/DocumentationJobFacet.json#/$defs/DocumentationJobFacet",
+        "jobType": "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
     ]
 
     func facet(_ name: String, _ fields: [String: Any]) -> [String: Any] {
@@ -69,7 +107,8 @@ public final class LineageService: Sendable {
     }
 
     /// The RunEvent of one transition of one of Duckling's runs, as the spec has it.
-    public func event(_ type: RunEvent.EventType, runID: UUID, job: RunEvent.DatasetName, description: String? = nil,
+    /// `jobType` marks Duckling's own jobs (the jobType facet, integration `DUCKLING`).
+    public func event(_ type: RunEvent.EventType, runID: UUID, job: RunEvent.DatasetName, description: String? = nil, jobType: String? = nil,
                       inputs: [Dataset] = [], outputs: [Dataset] = [], error: String? = nil, at time: Date = Date()) throws(RunEvent.Invalid) -> RunEvent {
         func dataset(_ dataset: Dataset, output: Bool) -> [String: Any] {
             var object: [String: Any] = ["namespace": dataset.name.namespace, "name": dataset.name.name]
@@ -89,9 +128,12 @@ public final class LineageService: Sendable {
             run["facets"] = ["errorMessage": facet("errorMessage", ["message": error, "programmingLanguage": "Swift"])]
         }
         var jobObject: [String: Any] = ["namespace": job.namespace, "name": job.name]
-        if let description {
-            jobObject["facets"] = ["documentation": facet("documentation", ["description": description])]
+        var jobFacets: [String: Any] = [:]
+        if let description { jobFacets["documentation"] = facet("documentation", ["description": description]) }
+        if let jobType {
+            jobFacets["jobType"] = facet("jobType", ["processingType": "BATCH", "integration": Self.integration, "jobType": jobType])
         }
+        if !jobFacets.isEmpty { jobObject["facets"] = jobFacets }
         return try RunEvent.parse([
             "eventType": type.rawValue, "eventTime": LineageStore.format(time), "producer": producer, "schemaURL": RunEvent.schemaURL,
             "run": run, "job": jobObject,

@@ -28,7 +28,6 @@ public final class LineageStore: Sendable {
                     job_namespace VARCHAR NOT NULL, job_name VARCHAR NOT NULL, producer VARCHAR NOT NULL, event JSON NOT NULL);
                 CREATE TABLE IF NOT EXISTS event_datasets (
                     seq BIGINT NOT NULL, direction VARCHAR NOT NULL, namespace VARCHAR NOT NULL, name VARCHAR NOT NULL);
-                CREATE INDEX IF NOT EXISTS events_run ON events (run_id);
                 CREATE TABLE IF NOT EXISTS outbox (seq BIGINT PRIMARY KEY, queued_at TIMESTAMPTZ NOT NULL);
                 CREATE TABLE IF NOT EXISTS jobs (
                     namespace VARCHAR NOT NULL, name VARCHAR NOT NULL, description VARCHAR, inputs JSON, outputs JSON,
@@ -92,7 +91,7 @@ public final class LineageStore: Sendable {
                     }
                 }
                 guard let forwardBound else { return .stored(seq: seq, queued: false) }
-                let waiting = try connection.query("SELECT count(*) FROM outbox").scalar()?.int64 ?? 0
+                let waiting = try connection.query(Self.queueLengthSQL).scalar()?.int64 ?? 0
                 guard waiting < Int64(forwardBound) else { return .stored(seq: seq, queued: false) }
                 _ = try connection.query("INSERT INTO outbox VALUES ($1, now())", [.bigint(seq)])
                 return .stored(seq: seq, queued: true)
@@ -100,13 +99,40 @@ public final class LineageStore: Sendable {
         }
     }
 
+    /// A run that started and never ended.
+    public struct UnendedRun: Sendable {
+        public let runID: String
+        public let job: RunEvent.DatasetName
+        public let jobType: String?
+    }
+
+    /// The runs of jobs whose events carry the jobType facet of `integration` that have no
+    /// COMPLETE, ABORT or FAIL.
+    public func unendedRuns(integration: String) async throws -> [UnendedRun] {
+        try await connection.run { connection in
+            try connection.query("""
+                SELECT run_id::VARCHAR, any_value(job_namespace), any_value(job_name), any_value(event->>'$.job.facets.jobType.jobType')
+                FROM events WHERE event->>'$.job.facets.jobType.integration' = $1
+                GROUP BY run_id
+                HAVING bool_or(event_type = 'START') AND NOT bool_or(coalesce(event_type IN ('COMPLETE', 'ABORT', 'FAIL'), false))
+                """, [.varchar(integration)]).rows().compactMap { row in
+                guard row.count == 4, let id = row[0].text, let namespace = row[1].text, let name = row[2].text else { return nil }
+                return UnendedRun(runID: id, job: RunEvent.DatasetName(namespace: namespace, name: name), jobType: row[3].text)
+            }
+        }
+    }
+
     // MARK: Forwarding queue
+
+    static let queueLengthSQL = "SELECT count(*) FROM outbox"
 
     /// The oldest events waiting to be forwarded, in the order they were stored.
     public func queued(limit: Int) async throws -> [(seq: Int64, json: String)] {
         try await connection.run { connection in
+            // The head of the queue first, then its events: a long queue is not joined whole.
             try connection.query("""
-                SELECT o.seq, e.event::VARCHAR FROM outbox o JOIN events e USING (seq) ORDER BY o.seq LIMIT $1
+                WITH head AS (SELECT seq FROM outbox ORDER BY seq LIMIT $1)
+                SELECT h.seq, e.event::VARCHAR FROM head h JOIN events e USING (seq) ORDER BY h.seq
                 """, [.bigint(Int64(limit))]).rows().compactMap { row in
                 guard row.count == 2, let seq = row[0].int64, let json = row[1].text else { return nil }
                 return (seq, json)
@@ -124,7 +150,7 @@ public final class LineageStore: Sendable {
     /// Events waiting to be forwarded.
     public func queueLength() async throws -> Int {
         try await connection.run { connection in
-            Int(try connection.query("SELECT count(*) FROM outbox").scalar()?.int64 ?? 0)
+            Int(try connection.query(Self.queueLengthSQL).scalar()?.int64 ?? 0)
         }
     }
 

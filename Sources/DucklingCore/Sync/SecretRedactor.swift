@@ -42,3 +42,20 @@ public struct SecretRedactor: Sendable {
         return password.isEmpty ? nil : password
     }
 }
+
+extension SecretRedactor {
+    /// Every secret `configuration` holds (each source's URL and password, every key, the S3
+    /// credentials and backup keys, the lake's catalog URL, lineage's key), and `extra`.
+    public init(configuration: DucklingConfiguration, extra: [Secret] = []) {
+        var secrets = extra + [configuration.server.apiKey, configuration.lineage.apiKey].compactMap { $0 } + configuration.server.readOnlyKeys
+        var sources = configuration.databases.flatMap(\.sources)
+        for s3 in configuration.databases.compactMap(\.backup.s3) + [configuration.lake.s3].compactMap({ $0 }) {
+            secrets += [s3.accessKey, s3.secretKey, s3.sessionToken, s3.encryptionKey, s3.passphrase].compactMap { $0 }
+        }
+        secrets += configuration.databases.flatMap(\.apiKeys)
+        if case .postgres(let url) = configuration.lake.catalog {
+            sources.append(SourceSettings(name: "lake catalog", kind: .postgres, url: url))
+        }
+        self.init(sources: sources, extra: secrets)
+    }
+}

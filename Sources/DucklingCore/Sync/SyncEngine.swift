@@ -262,15 +262,16 @@ public final class SyncEngine: Sendable {
     /// Runs a claimed sync to its end and records the outcome; never throws (the result says how it went).
     public func execute(_ claim: SyncClaim) async -> SyncRunResult {
         let started = Date()
-        let job = await reporter.start(.sync, name: Self.jobName(database: database.id, dataset: claim.dataset), database: database.id,
-                                       runID: UUID(uuidString: claim.runID) ?? UUID(), inputs: lineageInputs(of: claim.dataset),
-                                       outputs: lineageOutputs(of: claim.dataset, written: []))
-        let (result, written) = await executeClaimed(claim, started: started)
-        if result.status == .succeeded {
-            await reporter.complete(job, .init(outputs: lineageOutputs(of: claim.dataset, written: written), rows: result.rowsRead))
-        } else {
-            await reporter.fail(job, error: result.error ?? result.status.rawValue, cancelled: result.status == .cancelled,
-                                .init(rows: result.rowsRead))
+        let (result, _) = await reporter.report(
+            .sync, name: Self.jobName(database: database.id, dataset: claim.dataset), database: database.id,
+            runID: UUID(uuidString: claim.runID) ?? UUID(), inputs: lineageInputs(of: claim.dataset),
+            outputs: lineageOutputs(of: claim.dataset, written: []),
+            outcome: { (result: SyncRunResult, written: [SyncRun.WrittenTable]) in
+                result.status == .succeeded
+                    ? .completed(.init(outputs: lineageOutputs(of: claim.dataset, written: written), rows: result.rowsRead))
+                    : .failed(result.error ?? result.status.rawValue, cancelled: result.status == .cancelled, .init(rows: result.rowsRead))
+            }) {
+            await executeClaimed(claim, started: started)
         }
         return result
     }
