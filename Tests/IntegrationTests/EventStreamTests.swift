@@ -85,8 +85,7 @@ import Testing
     @Test func aServerWithOpenStreamsStopsPromptly() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = directory + "/duckling.yaml"
-        try "server:\n  data_dir: \(directory)/data\nlake:\n  enabled: false\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try ServerProcess.writeConfiguration(in: directory)
         let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
         try await server.waitUntilHealthy()
         // Two clients hold streams open (one reads, one never does) while the server is stopped.

@@ -104,11 +104,23 @@ import Testing
 @Suite(.serialized) struct LineageForwardingTests {
     typealias Object = [String: Any]
 
-    static func configuration(in directory: String, extra: String = "") throws -> String {
-        let path = directory + "/duckling.yaml"
-        try "server:\n  data_dir: \(directory)/data\nlake:\n  enabled: false\nevents:\n  metrics_interval: 0\n\(extra)"
-            .write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+    /// A healthy server forwarding to `url` (1 s backoff, 2 s requests), with job `export` defined.
+    static func sender(in directory: String, forwardingTo url: String, extra: String = "") async throws -> ServerProcess {
+        let config = try ServerProcess.writeConfiguration(in: directory, extra: "lineage:\n  max_backoff: 1\n  timeout: 2\n\(extra)")
+        let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean(["OPENLINEAGE_URL": url]))
+        do {
+            try await server.waitUntilHealthy()
+            #expect(try await server.send(.POST, "/jobs", json: ["name": "export"]).0 == 201)
+        } catch {
+            _ = server.terminate()
+            throw error
+        }
+        return server
+    }
+
+    /// The value of one sample of `/metrics`, or nil.
+    static func metric(_ line: String, in text: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(line + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
 
     /// Runs of job `job` on `server` (START then COMPLETE each); their ids.
@@ -142,12 +154,12 @@ import Testing
             try? FileManager.default.removeItem(atPath: receiverDirectory)
             try? FileManager.default.removeItem(atPath: senderDirectory)
         }
-        let receiverConfig = try Self.configuration(in: receiverDirectory)
+        let receiverConfig = try ServerProcess.writeConfiguration(in: receiverDirectory)
         // A key of its own: while it is down, no other server could take its events.
         let receiverKey = "receiver-\(UUID().uuidString)"
         var receiver = try ServerProcess(config: receiverConfig, directory: receiverDirectory, environment: ProcessEnvironment.clean(), key: receiverKey)
         try await receiver.waitUntilHealthy()
-        let senderConfig = try Self.configuration(in: senderDirectory, extra: "lineage:\n  max_backoff: 1\n  timeout: 2\n")
+        let senderConfig = try ServerProcess.writeConfiguration(in: senderDirectory, extra: "lineage:\n  max_backoff: 1\n  timeout: 2\n")
         let environment = ProcessEnvironment.clean(["OPENLINEAGE_URL": "http://127.0.0.1:\(receiver.port)", "OPENLINEAGE_API_KEY": receiverKey])
         var sender = try ServerProcess(config: senderConfig, directory: senderDirectory, environment: environment)
         try await sender.waitUntilHealthy()
@@ -185,12 +197,9 @@ import Testing
     @Test func pastItsBoundTheQueueDropsNewEventsAndCountsThem() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = try Self.configuration(in: directory, extra: "lineage:\n  queue_size: 3\n  max_backoff: 1\n  timeout: 2\n")
         // Nothing listens on port 9 of loopback: every attempt fails, and the queue fills.
-        let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean(["OPENLINEAGE_URL": "http://127.0.0.1:9"]))
+        let server = try await Self.sender(in: directory, forwardingTo: "http://127.0.0.1:9", extra: "  queue_size: 3\n")
         defer { _ = server.terminate() }
-        try await server.waitUntilHealthy()
-        #expect(try await server.send(.POST, "/jobs", json: ["name": "export"]).0 == 201)
         _ = try await Self.runs(3, of: "export", on: server)
         let metrics = try await server.waitForMetrics(["duckling_lineage_forward_queued 3"])
         #expect(metrics.contains("duckling_lineage_forward_queued 3\n"))
@@ -223,14 +232,17 @@ import Testing
         receiver.standardOutput = FileHandle.nullDevice
         try receiver.run()
         defer { kill(receiver.processIdentifier, SIGKILL) }
-        let config = try Self.configuration(in: directory, extra: "lineage:\n  max_backoff: 1\n  timeout: 2\n")
-        let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean(["OPENLINEAGE_URL": "http://127.0.0.1:\(port)"]))
+        let server = try await Self.sender(in: directory, forwardingTo: "http://127.0.0.1:\(port)")
         defer { _ = server.terminate() }
-        try await server.waitUntilHealthy()
-        #expect(try await server.send(.POST, "/jobs", json: ["name": "export"]).0 == 201)
         _ = try await Self.runs(1, of: "export", on: server)
-        try await Task.sleep(for: .seconds(2))
-        let metrics = try await server.waitForMetrics(["duckling_lineage_forward_queued 2"])
+        // Waits until the head event has been tried and retried (each attempt met the redirect).
+        var metrics = ""
+        for _ in 0..<100 {
+            metrics = try await server.text("/metrics")
+            if (Self.metric("duckling_lineage_forward_failed_attempts_total", in: metrics) ?? 0) >= 2 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect((Self.metric("duckling_lineage_forward_failed_attempts_total", in: metrics) ?? 0) >= 2, "\(metrics.split(separator: "\n").filter { $0.contains("lineage") })")
         #expect(metrics.contains("duckling_lineage_forward_queued 2\n"), "\(metrics.split(separator: "\n").filter { $0.contains("lineage") })")
         #expect(metrics.contains("duckling_lineage_forward_events_total{outcome=\"sent\"} 0\n"))
         let seen = (try? String(contentsOfFile: directory + "/gets.txt", encoding: .utf8)) ?? ""

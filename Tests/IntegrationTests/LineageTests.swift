@@ -8,9 +8,7 @@ import Testing
     func scenario(_ name: String) async throws -> [String: Any] {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = directory + "/duckling.yaml"
-        try "server:\n  data_dir: \(directory)/data\nlake:\n  enabled: false\nevents:\n  metrics_interval: 0\n"
-            .write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try ServerProcess.writeConfiguration(in: directory)
         let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
         defer { _ = server.terminate() }
         try await server.waitUntilHealthy()
@@ -36,8 +34,7 @@ import Testing
     @Test func eventsSurviveARestart() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = directory + "/duckling.yaml"
-        try "server:\n  data_dir: \(directory)/data\nlake:\n  enabled: false\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try ServerProcess.writeConfiguration(in: directory)
         var server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
         try await server.waitUntilHealthy()
         #expect(try await server.send(.POST, "/jobs", json: ["name": "kept", "namespace": "ops"]).0 == 201)

@@ -40,9 +40,18 @@ final class ServerProcess: @unchecked Sendable {
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardOutput = FileHandle.nullDevice
         errorLog = directory + "/duckling-\(self.port)-\(UUID().uuidString.prefix(8)).stderr"
-        FileManager.default.createFile(atPath: errorLog, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorLog, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: errorLog) ?? FileHandle.nullDevice
         try process.run()
+    }
+
+    /// Writes `DIRECTORY/duckling.yaml` for a server without the lake and without periodic
+    /// events, data under `DIRECTORY/data`, with `extra` YAML after it; answers its path.
+    static func writeConfiguration(in directory: String, extra: String = "") throws -> String {
+        let path = directory + "/duckling.yaml"
+        try "server:\n  data_dir: \(directory)/data\nlake:\n  enabled: false\nevents:\n  metrics_interval: 0\n\(extra)"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     /// A loopback port nothing listens on or connects from now: the kernel's choice for a socket

@@ -101,6 +101,8 @@ struct ScrapeMetrics {
             [("sent", statistics.sent), ("rejected", statistics.rejected), ("dropped", statistics.dropped)]
                 .map { ("duckling_lineage_forward_events_total", ["outcome": $0.0], Double($0.1)) }
         } ?? [])
+        out.family("duckling_lineage_forward_failed_attempts_total", "counter", "Attempts to forward a lineage event that will be retried (receiver down, slow, refusing the key, redirecting, 5xx).",
+                   forwarding.map { [("duckling_lineage_forward_failed_attempts_total", [:], Double($0.failedAttempts))] } ?? [])
         out.family("duckling_process_resident_memory_bytes", "gauge", "Resident memory of the Duckling process.",
                    ProcessUsage.residentBytes.map { [("duckling_process_resident_memory_bytes", [:], Double($0))] } ?? [])
         out.family("duckling_memory_budget_bytes", "gauge", "The memory all DuckDB instances of the process share (memory_limit).",
