@@ -61,6 +61,10 @@ struct JobReporterTests {
 
         // A START whose process stopped before its end: the next open ends it with ABORT.
         let cutOff = await reporter.start(.sync, name: "default.sync.orders", database: "default")
+        // The same kind of START forwarded by another Duckling is that server's run: left open.
+        let forwardedID = UUID()
+        try await lineage.record(try lineage.event(.start, runID: forwardedID, job: .init(namespace: "duckling", name: "other.sync.orders"),
+                                                   jobType: "sync"))
         await store.close()
         store = try LineageStore(path: directory + "/lineage.db", logger: logger)
         lineage = LineageService(store: store, bus: nil, version: "test", logger: logger)
@@ -71,6 +75,8 @@ struct JobReporterTests {
         let events = run["events"] as? [[String: Any]] ?? []
         let facets = (events.last?["run"] as? [String: Any])?["facets"] as? [String: Any]
         #expect(((facets?["errorMessage"] as? [String: Any])?["message"] as? String)?.hasPrefix("interrupted") == true, "\(events)")
+        let forwarded = try #require(try await store.runJSON(id: forwardedID.uuidString.lowercased(), job: "other.sync.orders")?.data(using: .utf8))
+        #expect((try JSONSerialization.jsonObject(with: forwarded) as? [String: Any])?["state"] as? String == "START")
         await store.close()
     }
 }

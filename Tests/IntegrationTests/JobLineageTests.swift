@@ -222,6 +222,7 @@ import Testing
             class H(http.server.BaseHTTPRequestHandler):
                 def do_POST(self):
                     self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    open(sys.argv[1].replace("gets.txt", "posts.txt"), "a").write("POST " + self.path + "\\n")
                     self.send_response(302); self.send_header("Location", "/elsewhere"); self.send_header("Content-Length", "0"); self.end_headers()
                 def do_GET(self):
                     open(sys.argv[1], "a").write("GET " + self.path + "\\n")
@@ -243,6 +244,9 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect((Self.metric("duckling_lineage_forward_failed_attempts_total", in: metrics) ?? 0) >= 2, "\(metrics.split(separator: "\n").filter { $0.contains("lineage") })")
+        // And it was the redirect that failed them, not a receiver that never listened.
+        let posts = (try? String(contentsOfFile: directory + "/posts.txt", encoding: .utf8)) ?? ""
+        #expect(posts.split(separator: "\n").count >= 2, "the receiver saw \(posts.split(separator: "\n").count) POSTs")
         #expect(metrics.contains("duckling_lineage_forward_queued 2\n"), "\(metrics.split(separator: "\n").filter { $0.contains("lineage") })")
         #expect(metrics.contains("duckling_lineage_forward_events_total{outcome=\"sent\"} 0\n"))
         let seen = (try? String(contentsOfFile: directory + "/gets.txt", encoding: .utf8)) ?? ""

@@ -198,7 +198,7 @@ public final class JobReporter: Sendable {
                                           inputs: inputs, outputs: outputs, error: error, at: time)
             // In a task of its own: a job being cancelled (shutdown, a stuck task) still gets its
             // ending stored, where its own task's cancellation would interrupt the store's statement.
-            try await Task { try await lineage.record(event) }.value
+            try await Task { try await lineage.record(event, own: true) }.value
         } catch {
             logger.warning("could not record a job's lineage event", metadata: [
                 "duckling.job": .string(run.name), "duckling.run_id": .string(run.id.uuidString.lowercased()),

@@ -133,6 +133,7 @@ public final class LineageForwarder: Service, Sendable {
                 let length = try await store.queueLength()
                 state.withLock { $0.queued = length }
             } catch {
+                if stopped { break }
                 logger.warning("cannot read the lineage forwarding queue", metadata: ["duckling.error": .string("\(error)")])
                 await backOff()
                 continue
@@ -183,8 +184,11 @@ public final class LineageForwarder: Service, Sendable {
             case 200..<300:
                 (outcome, problem) = (.sent, nil)
             case 400, 409, 413, 415, 422:
+                // The receiver's own words go to the log only: the figures show the status.
                 let text = body.map { String(buffer: $0) } ?? ""
-                (outcome, problem) = (.rejected, "the receiver refused an event (\(status)): \(text.prefix(500))")
+                logger.error("the receiver refused a lineage event", metadata: ["duckling.status": .stringConvertible(status),
+                                                                                 "duckling.answer": .string(String(text.prefix(500)))])
+                (outcome, problem) = (.rejected, "the receiver refused an event (\(status))")
             case 300..<400:
                 (outcome, problem) = (.retry, "the receiver answered \(status), a redirect: set OPENLINEAGE_URL to where it points")
             default:

@@ -30,8 +30,9 @@ public final class LineageService: Sendable {
     /// when `unlessEnded` and its run has already ended. An event stored before is taken again
     /// without storing, publishing or forwarding it twice.
     @discardableResult
-    public func record(_ event: RunEvent, unlessEnded: Bool = false) async throws -> Bool {
-        switch try await store.record(event, unlessEnded: unlessEnded, forwardBound: forwardQueueSize) {
+    /// `own` marks an event of this process's own jobs (``JobReporter``'s).
+    public func record(_ event: RunEvent, unlessEnded: Bool = false, own: Bool = false) async throws -> Bool {
+        switch try await store.record(event, unlessEnded: unlessEnded, forwardBound: forwardQueueSize, own: own) {
         case .ended:
             return false
         case .duplicate:
@@ -60,15 +61,20 @@ public final class LineageService: Sendable {
 
     /// Opens the store, and ends every run of Duckling's own jobs that a crash or kill left
     /// without an ending with an ABORT saying so (the sync log marks those runs interrupted too).
+    /// The sweep is best-effort: a failure is logged, and lineage goes on.
     public func open() async throws {
         try await store.open()
-        for run in try await store.unendedRuns(integration: Self.integration) {
-            guard let id = UUID(uuidString: run.runID) else { continue }
-            let abort = try event(.abort, runID: id, job: run.job, jobType: run.jobType,
-                                  error: "interrupted: the server stopped before the run ended")
-            try await record(abort)
-            logger.notice("a job's run was interrupted by a stop; its lineage now ends with ABORT",
-                          metadata: ["duckling.job": .string(run.job.name), "duckling.run_id": .string(run.runID)])
+        do {
+            for run in try await store.unendedRuns(integration: Self.integration) {
+                guard let id = UUID(uuidString: run.runID) else { continue }
+                let abort = try event(.abort, runID: id, job: run.job, jobType: run.jobType,
+                                      error: "interrupted: the server stopped before the run ended")
+                try await record(abort, own: true)
+                logger.notice("a job's run was interrupted by a stop; its lineage now ends with ABORT",
+                              metadata: ["duckling.job": .string(run.job.name), "duckling.run_id": .string(run.runID)])
+            }
+        } catch {
+            logger.warning("could not end the runs a stop interrupted", metadata: ["duckling.error": .string(String(describing: error))])
         }
     }
 

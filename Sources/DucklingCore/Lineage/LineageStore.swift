@@ -28,6 +28,7 @@ public final class LineageStore: Sendable {
                     job_namespace VARCHAR NOT NULL, job_name VARCHAR NOT NULL, producer VARCHAR NOT NULL, event JSON NOT NULL);
                 CREATE TABLE IF NOT EXISTS event_datasets (
                     seq BIGINT NOT NULL, direction VARCHAR NOT NULL, namespace VARCHAR NOT NULL, name VARCHAR NOT NULL);
+                ALTER TABLE events ADD COLUMN IF NOT EXISTS own BOOLEAN DEFAULT false;
                 CREATE TABLE IF NOT EXISTS outbox (seq BIGINT PRIMARY KEY, queued_at TIMESTAMPTZ NOT NULL);
                 CREATE TABLE IF NOT EXISTS jobs (
                     namespace VARCHAR NOT NULL, name VARCHAR NOT NULL, description VARCHAR, inputs JSON, outputs JSON,
@@ -58,7 +59,8 @@ public final class LineageStore: Sendable {
     /// already has an ending event (checked in the same job on the store's one connection, so two
     /// endings cannot both pass).
     @discardableResult
-    public func record(_ event: RunEvent, unlessEnded: Bool = false, forwardBound: Int? = nil) async throws -> Recorded {
+    /// `own` marks an event of this process's own jobs (not a client's, nor one another Duckling forwarded).
+    public func record(_ event: RunEvent, unlessEnded: Bool = false, forwardBound: Int? = nil, own: Bool = false) async throws -> Recorded {
         try await connection.run { connection in
             try connection.transaction { () -> Recorded in
                 let json = String(decoding: event.json, as: UTF8.self)
@@ -75,11 +77,11 @@ public final class LineageStore: Sendable {
                     if ended != .bigint(0) { return .ended }
                 }
                 let result = try connection.query("""
-                    INSERT INTO events (received_at, event_time, event_type, run_id, job_namespace, job_name, producer, event)
-                    VALUES (now(), $1::TIMESTAMPTZ, $2, $3::UUID, $4, $5, $6, $7::JSON) RETURNING seq
+                    INSERT INTO events (received_at, event_time, event_type, run_id, job_namespace, job_name, producer, event, own)
+                    VALUES (now(), $1::TIMESTAMPTZ, $2, $3::UUID, $4, $5, $6, $7::JSON, $8) RETURNING seq
                     """, [.varchar(Self.format(event.eventTime)), event.eventType.map { .varchar($0.rawValue) } ?? .null,
                           .varchar(event.runID), .varchar(event.job.namespace), .varchar(event.job.name), .varchar(event.producer),
-                          .varchar(json)])
+                          .varchar(json), .boolean(own)])
                 guard case .bigint(let seq)? = try result.scalar() else {
                     throw DuckDBError(code: .executionFailed, message: "the lineage store did not number the event")
                 }
@@ -106,15 +108,16 @@ public final class LineageStore: Sendable {
         public let jobType: String?
     }
 
-    /// The runs of jobs whose events carry the jobType facet of `integration` that have no
-    /// COMPLETE, ABORT or FAIL.
+    /// The runs of this process's own jobs (their events carry the jobType facet of `integration`
+    /// and were recorded as `own`: not those another Duckling forwarded) that have no COMPLETE,
+    /// ABORT or FAIL.
     public func unendedRuns(integration: String) async throws -> [UnendedRun] {
         try await connection.run { connection in
             try connection.query("""
                 SELECT run_id::VARCHAR, any_value(job_namespace), any_value(job_name), any_value(event->>'$.job.facets.jobType.jobType')
                 FROM events WHERE event->>'$.job.facets.jobType.integration' = $1
                 GROUP BY run_id
-                HAVING bool_or(event_type = 'START') AND NOT bool_or(coalesce(event_type IN ('COMPLETE', 'ABORT', 'FAIL'), false))
+                HAVING bool_or(own) AND bool_or(event_type = 'START') AND NOT bool_or(coalesce(event_type IN ('COMPLETE', 'ABORT', 'FAIL'), false))
                 """, [.varchar(integration)]).rows().compactMap { row in
                 guard row.count == 4, let id = row[0].text, let namespace = row[1].text, let name = row[2].text else { return nil }
                 return UnendedRun(runID: id, job: RunEvent.DatasetName(namespace: namespace, name: name), jobType: row[3].text)
