@@ -55,6 +55,11 @@ public final class QueryResult {
         return data.count == 0 ? nil : data
     }
 
+    /// An encoder of this result's chunks as an Arrow IPC stream, with the result's Arrow settings.
+    public func arrowStreamEncoder() throws -> ArrowStreamEncoder {
+        try ArrowStreamEncoder(columns: columns, options: duckdb_result_get_arrow_options(&result))
+    }
+
     /// Reads every remaining row as values. For tests and small internal queries.
     public func rows() throws -> [[DuckDBValue]] {
         var rows: [[DuckDBValue]] = []

@@ -75,7 +75,7 @@ public struct DucklingServices: Sendable {
         }
         self.datasets = datasets
         self.datasetsSetupError = datasetsSetupError
-        self.queries = QueryService(registry: registry, lake: lake, settings: configuration.query, logger: logger)
+        self.queries = QueryService(registry: registry, lake: lake, settings: configuration.query, parquet: configuration.engine.parquet, logger: logger)
         let engines = registry.databases.map { SyncEngine(database: $0, engine: configuration.engine, reporter: reporter, logger: logger) }
         self.syncScheduler = SyncScheduler(engines: engines, logger: logger)
         var backups: [String: BackupService] = [:]

@@ -10,7 +10,7 @@ struct Query: AsyncParsableCommand {
     @Argument(help: "The SQL statement.")
     var sql: String
 
-    @Option(help: "Output format: json, ndjson or csv.")
+    @Option(help: "Output format: json, ndjson, csv, parquet or arrow.")
     var format: ResultFormat = .json
 
     @Option(help: "The configured database to query.")
@@ -42,7 +42,7 @@ struct Query: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        let service = QueryService(registry: registry, settings: configuration.query, logger: logger)
+        let service = QueryService(registry: registry, settings: configuration.query, parquet: configuration.engine.parquet, logger: logger)
         do {
             let stream = try await service.start(
                 QueryRequest(sql: sql, timeoutMilliseconds: timeoutMilliseconds), database: database.id, format: format)

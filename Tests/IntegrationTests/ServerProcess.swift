@@ -110,15 +110,22 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     private func execute(_ method: HTTPMethod, _ path: String, contentType: String?, body: HTTPClientRequest.Body?) async throws -> (Int, [String: Any]) {
-        let (status, bytes) = try await raw(method, path, contentType: contentType, body: body)
+        let (status, _, bytes) = try await raw(method, path, contentType: contentType, body: body)
         let json = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any]) ?? [:]
         return (status, json)
     }
 
-    /// The one request path: the status and body of a request, failing at once when the process
+    /// A request with a JSON body; the reply's status, headers (lowercased names) and bytes.
+    func headers(_ method: HTTPMethod, _ path: String, json: Any) async throws -> (status: Int, fields: [String: String], body: [UInt8]) {
+        let (status, headers, body) = try await raw(method, path, contentType: "application/json",
+                                                    body: .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))))
+        return (status, Dictionary(headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first }), Array(body.readableBytesView))
+    }
+
+    /// The one request path: the status, headers and body of a request, failing at once when the process
     /// dies under it (AsyncHTTPClient would retry the refused connection until its deadline).
     private func raw(_ method: HTTPMethod, _ path: String, contentType: String? = nil, body: HTTPClientRequest.Body? = nil,
-                     timeout: Duration = .seconds(600)) async throws -> (Int, ByteBuffer) {
+                     timeout: Duration = .seconds(600)) async throws -> (Int, HTTPHeaders, ByteBuffer) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(key)")
@@ -127,10 +134,10 @@ final class ServerProcess: @unchecked Sendable {
         let client = client
         // A streamed body's sequence is not Sendable; the request goes to one child task only.
         nonisolated(unsafe) let sent = request
-        return try await withThrowingTaskGroup(of: (Int, ByteBuffer)?.self) { group in
+        return try await withThrowingTaskGroup(of: (Int, HTTPHeaders, ByteBuffer)?.self) { group in
             group.addTask {
                 let response = try await client.execute(sent, timeout: .init(timeout))
-                return (Int(response.status.code), try await response.body.collect(upTo: 64 << 20))
+                return (Int(response.status.code), response.headers, try await response.body.collect(upTo: 64 << 20))
             }
             group.addTask { [self] in
                 while isAlive { try await Task.sleep(for: .milliseconds(100)) }
@@ -147,7 +154,7 @@ final class ServerProcess: @unchecked Sendable {
 
     /// The body of a GET as text (`/metrics`).
     func text(_ path: String) async throws -> String {
-        String(buffer: try await raw(.GET, path).1)
+        String(buffer: try await raw(.GET, path).2)
     }
 
     /// Waits up to `seconds` for `/metrics` to hold every one of `lines`; the last scrape.

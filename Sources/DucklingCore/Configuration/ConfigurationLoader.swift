@@ -68,7 +68,7 @@ public struct ConfigurationLoader: Sendable {
             engine.extensionDirectory = reader.string(table, "extension_directory").map { Self.absolute($0, base: fileDirectory, home: environment["HOME"]) }
             if let mode = reader.choice(table, "sync_mode", as: EngineSettings.SyncMode.self) { engine.syncMode = mode }
             if let workers = reader.int(table, "sync_workers", in: 1...64) { engine.syncWorkers = workers }
-            if let compression = reader.string(table, "parquet_compression") { engine.parquetCompression = compression }
+            if let compression = reader.string(table, "parquet_compression") { engine.parquetCompression = compression.lowercased() }
             engine.parquetRowGroupSize = reader.int(table, "parquet_row_group_size", in: 1...100_000_000)
         }
         if let table = reader.table(top?["query"], at: "query", allowed: [
@@ -150,6 +150,9 @@ public struct ConfigurationLoader: Sendable {
             reader.report("query.default_timeout_ms", "is larger than query.max_timeout_ms (\(query.maxTimeoutMilliseconds))")
         }
 
+        if !ParquetSettings.compressions.contains(engine.parquetCompression) {
+            reader.report("duckdb.parquet_compression", "must be one of \(ParquetSettings.compressions.sorted().joined(separator: ", ")) (PARQUET_COMPRESSION), not '\(engine.parquetCompression)'")
+        }
         let databases = DatabasesSection(reader: reader, fileDirectory: fileDirectory, dataDirectory: server.dataDirectory, home: environment["HOME"])
             .parse(top?["databases"], automation: automation, environment: environment)
 

@@ -20,6 +20,11 @@ public struct EngineSettings: Sendable {
     /// `PARQUET_ROW_GROUP_SIZE` for Parquet output; nil keeps DuckDB's default.
     public var parquetRowGroupSize: Int?
 
+    /// How query results are written as Parquet.
+    public var parquet: ParquetSettings {
+        ParquetSettings(compression: parquetCompression, rowGroupSize: parquetRowGroupSize)
+    }
+
     public enum SyncMode: String, Sendable, CaseIterable {
         case startup, manual
     }

@@ -16,19 +16,22 @@ final class QueryCursor {
         var rows: Int
     }
 
-    init(result: QueryResult, format: ResultFormat, started: ContinuousClock.Instant) {
+    init(result: QueryResult, encoder: any ResultEncoder, started: ContinuousClock.Instant) {
         self.result = result
-        self.encoder = format.makeEncoder(columns: result.columns)
+        self.encoder = encoder
         self.started = started
     }
 
-    /// Starts the body and reads chunks until about `budget` bytes are ready or the result ends;
-    /// at the end, the encoder's footer is written and the read-only transaction committed.
-    func advance(on connection: Connection, budget: Int, isFirst: Bool) throws -> Step {
+    /// Starts the body and reads chunks until about `budget` bytes are ready, `maxChunks` chunks
+    /// were read, or the result ends; at the end, the encoder's footer is written and the
+    /// read-only transaction committed.
+    func advance(on connection: Connection, budget: Int, maxChunks: Int = .max, isFirst: Bool) throws -> Step {
         var out: [UInt8] = []
         out.reserveCapacity(min(budget, 1 << 16))
         if isFirst { encoder.begin(into: &out) }
-        while out.count < budget {
+        var chunks = 0
+        while out.count < budget && chunks < maxChunks {
+            chunks += 1
             guard let result, let chunk = try result.nextChunk() else {
                 self.result = nil
                 let elapsed = ContinuousClock.now - started

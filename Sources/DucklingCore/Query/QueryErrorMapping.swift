@@ -40,6 +40,9 @@ extension QueryError {
         if error.code == .bindFailed {
             return QueryError(.invalidRequest, code: "invalid_parameters", message: error.message)
         }
+        if error.code == .unsupportedType {
+            return QueryError(.invalidRequest, code: "unsupported_type", message: error.message)
+        }
         if error.kind == .permission {
             return QueryError(.forbidden, code: "permission_denied", message: error.message)
         }

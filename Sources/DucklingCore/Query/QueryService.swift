@@ -1,5 +1,6 @@
 public import DuckDBKit
 public import Logging
+import Synchronization
 
 /// Runs caller SQL read-only against a database (DESIGN.md §6): the gate, binds, a time limit that
 /// really stops the query, a bound on running and waiting queries, and streamed results.
@@ -14,10 +15,13 @@ public final class QueryService: Sendable {
     /// The lake, queried as the database `lake`.
     private let lake: Lake?
     private let settings: QuerySettings
+    /// Writes Parquet results with DuckDB's own writer.
+    private let exporter: ParquetExporter
     private let logger: Logger
 
     /// Queries are counted and timed in ``statistics`` (which `/metrics` reads when scraped).
-    public init(registry: DatabaseRegistry, lake: Lake? = nil, settings: QuerySettings, logger: Logger) {
+    public init(registry: DatabaseRegistry, lake: Lake? = nil, settings: QuerySettings, parquet: ParquetSettings = ParquetSettings(), logger: Logger) {
+        self.exporter = ParquetExporter(settings: parquet)
         self.registry = registry
         self.lake = lake
         self.settings = settings
@@ -29,13 +33,49 @@ public final class QueryService: Sendable {
         })
     }
 
-    /// Starts a query and returns its stream once the first part of the body is ready, so every
-    /// error that can be known before the first byte (bad SQL, refusal, timeout, overload) is
-    /// thrown here as a ``QueryError``. Firing `interrupter` (say, when the client leaves) stops
-    /// the query at whatever stage it is.
+    /// Starts a query and returns its body once the first part of it is ready, so every error
+    /// that can be known before the first byte (bad SQL, refusal, timeout, overload) is thrown
+    /// here as a ``QueryError``. Firing `interrupter` (say, when the client leaves) stops the
+    /// query at whatever stage it is.
     public func start(
         _ request: QueryRequest, database databaseID: String, format: ResultFormat,
         interrupter: Interrupter = Interrupter()
+    ) async throws -> any ResultBody {
+        guard format == .parquet else {
+            return try await open(request, database: databaseID, interrupter: interrupter) { try format.makeEncoder(for: $0) }
+        }
+        let export: ParquetExport
+        do {
+            export = try exporter.prepare()
+        } catch {
+            throw QueryError.from(error)
+        }
+        let chunks = Mutex<ChunkStream?>(nil)
+        let query: QueryStream
+        do {
+            // One chunk in the first step: the writer only starts reading once this returns.
+            query = try await open(request, database: databaseID, interrupter: interrupter, firstChunks: 1, chunksPerStep: 16) { result in
+                let stream = try ChunkStream(columns: result.columns, readableBy: [export.connection.connectionID], capacity: 4)
+                chunks.withLock { $0 = stream }
+                return ParquetChunkEncoder(stream: stream)
+            }
+        } catch {
+            export.abandon()
+            throw error
+        }
+        guard let stream = chunks.withLock({ $0 }) else {
+            export.abandon()
+            throw QueryError(.engine, code: "query_failed", message: "the Parquet export did not start")
+        }
+        return try await ParquetStream.start(query: query, chunks: stream, export: export, interrupter: interrupter)
+    }
+
+    /// Starts a query whose chunks `makeEncoder`'s encoder turns into the body; the first step
+    /// reads at most `firstChunks` chunks, later ones `chunksPerStep`.
+    private func open(
+        _ request: QueryRequest, database databaseID: String, interrupter: Interrupter,
+        firstChunks: Int = .max, chunksPerStep: Int = .max,
+        makeEncoder: @escaping @Sendable (QueryResult) throws -> any ResultEncoder
     ) async throws -> QueryStream {
         let started = ContinuousClock.now
         // An unknown id is refused before anything is recorded: no statistics or metric series for it.
@@ -69,16 +109,16 @@ public final class QueryService: Sendable {
                         try Self.bind(request.parameters, to: statement)
                         try duckdb.cachedStatement("BEGIN TRANSACTION READ ONLY").run()
                         let result = try statement.execute(streaming: true)
-                        let cursor = QueryCursor(result: result, format: format, started: started)
-                        let step = try cursor.advance(on: duckdb, budget: 1 << 16, isFirst: true)
+                        let cursor = QueryCursor(result: result, encoder: try makeEncoder(result), started: started)
+                        let step = try cursor.advance(on: duckdb, budget: 1 << 16, maxChunks: firstChunks, isFirst: true)
                         return (result.columns, step, connection.bind(cursor, to: duckdb))
                     } catch {
                         duckdb.rollbackIfInTransaction()
                         throw error
                     }
                 }
-                return QueryStream(columns: columns, format: format, first: first, lease: lease, cursor: cursor,
-                                   interrupter: interrupter, report: record)
+                return QueryStream(columns: columns, first: first, lease: lease, cursor: cursor,
+                                   interrupter: interrupter, chunksPerStep: chunksPerStep, report: record)
             } catch {
                 lease.release()
                 throw error

@@ -4,11 +4,12 @@ import Synchronization
 /// A started query whose body is read piece by piece with ``next()``. It holds a read connection
 /// until the body ends, fails or is abandoned (``cancel()``, or deinit), and always ends its
 /// read-only transaction before the connection goes back to the pool.
-public final class QueryStream: Sendable {
+public final class QueryStream: ResultBody {
     public let columns: [Column]
-    public let format: ResultFormat
     private let interrupter: Interrupter
     private let report: @Sendable (QueryStatistics.Outcome, Int) -> Void
+    /// The most chunks one ``next()`` reads (a Parquet export's steps produce no bytes to count).
+    private let chunksPerStep: Int
     private let state: Mutex<State>
 
     private struct State {
@@ -26,12 +27,12 @@ public final class QueryStream: Sendable {
     }
 
     init(
-        columns: [Column], format: ResultFormat, first: QueryCursor.Step, lease: ReaderLease,
+        columns: [Column], first: QueryCursor.Step, lease: ReaderLease,
         cursor: ConnectionBound<QueryCursor>, interrupter: Interrupter,
-        report: @escaping @Sendable (QueryStatistics.Outcome, Int) -> Void
+        chunksPerStep: Int = .max, report: @escaping @Sendable (QueryStatistics.Outcome, Int) -> Void
     ) {
+        self.chunksPerStep = chunksPerStep
         self.columns = columns
-        self.format = format
         self.interrupter = interrupter
         self.report = report
         self.state = Mutex(State(pending: first.bytes, lease: lease, cursor: cursor, finished: false, rows: first.rows))
@@ -78,8 +79,8 @@ public final class QueryStream: Sendable {
             if let reason = interrupter.reason { interruptedBetweenSteps(reason) }
         }
         do {
-            let step = try await lease.connection.run(interrupter: interrupter) {
-                try $0.unwrap(cursor).advance(on: $0, budget: 1 << 18, isFirst: false)
+            let step = try await lease.connection.run(interrupter: interrupter) { [chunksPerStep] in
+                try $0.unwrap(cursor).advance(on: $0, budget: 1 << 18, maxChunks: chunksPerStep, isFirst: false)
             }
             state.withLock { $0.rows = step.rows }
             if step.finished { end(.succeeded, rollback: false) }

@@ -142,7 +142,7 @@ struct StoreController {
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         if !order.isEmpty { sql += " ORDER BY " + order.joined(separator: ", ") }
         sql += " LIMIT \(limit) OFFSET \(offset)"
-        let format = ResultFormat.negotiate(accept: request.headers[.accept])
+        let format = try QueryController.format(of: request)
         do {
             let stream = try await queries.start(QueryRequest(sql: sql, parameters: values.isEmpty ? .none : .positional(values)),
                                                  database: engine.database.id, format: format)
