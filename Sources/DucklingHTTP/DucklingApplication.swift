@@ -1,5 +1,6 @@
 public import DucklingCore
 public import Hummingbird
+public import HummingbirdCore
 public import Logging
 public import Prometheus
 public import ServiceLifecycle
@@ -35,7 +36,7 @@ public struct DucklingServices: Sendable {
     public let authenticator: APIKeyAuthenticator
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
-    /// Every route with its access level, filled in by ``buildApplication(_:host:port:backgroundServices:onServerRunning:)``.
+    /// Every route with its access level, filled in by ``buildApplication(_:host:port:server:backgroundServices:onServerRunning:)``.
     public let routes = RouteList()
 
     /// Opens only the lineage store's file: call ``openAll()`` before serving.
@@ -120,6 +121,7 @@ public func buildApplication(
     _ services: DucklingServices,
     host: String? = nil,
     port: Int? = nil,
+    server: HTTPServerBuilder? = nil,
     backgroundServices: [any Service] = [],
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
@@ -154,7 +156,7 @@ public func buildApplication(
     if let lineage = services.lineage { LineageController(lineage: lineage).addRoutes(to: routes) }
     return Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: [ClientCloseWatcher()])),
+        server: server ?? .http1(configuration: .init(additionalChannelHandlers: [ClientCloseWatcher()])),
         configuration: .init(
             address: .hostname(host ?? services.configuration.server.host, port: port ?? services.configuration.server.port),
             serverName: "Duckling"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import DucklingCore
 import DucklingHTTP
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 struct Serve: AsyncParsableCommand {
@@ -29,6 +30,18 @@ struct Serve: AsyncParsableCommand {
             logger.notice(key.generated ? "generated an admin API key" : "using the admin API key stored on disk",
                           metadata: ["duckling.key_file": .string(file)])
         }
+        let transport: HTTPServerBuilder
+        do {
+            transport = try ServerTransport.builder(for: configuration.server)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        if configuration.server.tls == nil && !configuration.server.listensOnLoopbackOnly {
+            logger.warning("serving plain HTTP on a non-loopback address: API keys and results travel in clear text; set server.tls (certificate, private_key) or put a TLS proxy in front", metadata: [
+                "duckling.host": .string(configuration.server.host),
+            ])
+        }
         let services = DucklingServices(configuration: configuration, adminKey: key.key, logger: logger)
         do {
             try await services.openAll()
@@ -36,9 +49,9 @@ struct Serve: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        let app = buildApplication(services)
+        let app = buildApplication(services, server: transport)
         logger.notice("serving", metadata: [
-            "duckling.address": .string("http://\(configuration.server.host):\(configuration.server.port)"),
+            "duckling.address": .string(configuration.server.displayAddress),
             "duckling.databases": .string(configuration.databases.map(\.id).joined(separator: ",")),
         ])
         try await app.runService()

@@ -46,7 +46,7 @@ public struct ConfigurationLoader: Sendable {
         var query = QuerySettings()
         var automation = AutomationSettings()
         var serverDataDirectoryFromFile = false
-        if let table = reader.table(top?["server"], at: "server", allowed: ["host", "port", "data_dir", "api_key", "read_only_keys", "max_body_bytes"]) {
+        if let table = reader.table(top?["server"], at: "server", allowed: ["host", "port", "data_dir", "api_key", "read_only_keys", "max_body_bytes", "tls"]) {
             if let host = reader.string(table, "host") { server.host = host }
             if let port = reader.int(table, "port", in: 1...65535) { server.port = port }
             if let directory = reader.string(table, "data_dir") {
@@ -56,6 +56,17 @@ public struct ConfigurationLoader: Sendable {
             server.apiKey = reader.secret(table, "api_key")
             if let keys = reader.strings(table, "read_only_keys") { server.readOnlyKeys = keys.filter { !$0.isEmpty }.map(Secret.init) }
             if let limit = reader.int(table, "max_body_bytes", in: 1024...(1 << 30)) { server.maxBodyBytes = limit }
+            if let tls = reader.table(table["tls"], at: "server.tls", allowed: ["certificate", "private_key"]) {
+                let certificate = reader.string(tls, "certificate")
+                let key = reader.string(tls, "private_key")
+                if let certificate, let key {
+                    server.tls = ServerSettings.TLSFiles(
+                        certificate: Self.absolute(certificate, base: fileDirectory, home: environment["HOME"]),
+                        privateKey: Self.absolute(key, base: fileDirectory, home: environment["HOME"]))
+                } else {
+                    reader.report("server.tls", "needs both certificate and private_key (PEM files)")
+                }
+            }
         }
         if let table = reader.table(top?["duckdb"], at: "duckdb", allowed: [
             "memory_limit", "max_memory_percentage", "threads", "temp_directory", "extension_directory",
