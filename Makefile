@@ -2,7 +2,10 @@
 #   make run    install what is missing, build, and serve the embedded default on 127.0.0.1:3001
 #   make test   install what is missing, build, start PostgreSQL and S3 for the tests, run them all
 #
-# PREFIX is where scripts/install-duckdb puts DuckDB (default /usr/local); ARGS go to `duckling serve`.
+#   make install  build and install duckling, the pinned DuckDB and the systemd unit into PREFIX
+#
+# PREFIX is where scripts/install-duckdb puts DuckDB (default /usr/local) and where `make install`
+# installs; ARGS go to `duckling serve`.
 
 PREFIX ?= /usr/local
 SWIFT ?= swift
@@ -12,7 +15,7 @@ export PKG_CONFIG_PATH := $(PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_
 # SwiftPM drops rpaths from pkg-config; name the library directory for non-system prefixes.
 LINK := -Xlinker -rpath -Xlinker $(PREFIX)/lib
 
-.PHONY: run test deps build release bench clean
+.PHONY: run test deps build release install bench clean
 
 run: release
 	.build/release/duckling serve $(ARGS)
@@ -20,6 +23,7 @@ run: release
 test: build
 	scripts/tests/install-duckdb-test
 	scripts/test-services run -- $(SWIFT) test --skip-build --no-parallel
+	scripts/tests/install-check
 
 deps:
 	@scripts/install-deps
@@ -29,6 +33,19 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --product duckling $(LINK)
+
+# The installed binary carries Swift's runtime (--static-swift-stdlib) and finds libduckdb.so in
+# PREFIX/lib ($$ORIGIN/../lib), so it runs with no toolchain or build tree. It is compiled against
+# the DuckDB `make build` uses when there is one (the same pinned version), so installing elsewhere
+# does not rebuild everything; CONFIGURATION=debug installs the debug build (scripts/tests/install-check).
+CONFIGURATION ?= release
+BUILD_PREFIX ?= $(if $(wildcard /usr/local/lib/pkgconfig/duckdb.pc),/usr/local,$(PREFIX))
+install:
+	@PREFIX="$(BUILD_PREFIX)" scripts/install-deps
+	PKG_CONFIG_PATH="$(BUILD_PREFIX)/lib/pkgconfig" $(SWIFT) build -c $(CONFIGURATION) --product duckling \
+		--static-swift-stdlib -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
+	scripts/install-duckling --prefix "$(PREFIX)" \
+		--binary "$$(PKG_CONFIG_PATH="$(BUILD_PREFIX)/lib/pkgconfig" $(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/duckling"
 
 bench: deps
 	bench/query-api/run
