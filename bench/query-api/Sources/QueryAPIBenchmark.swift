@@ -2,7 +2,8 @@ import DuckDBKit
 import Foundation
 
 /// Throughput and latency of `POST /api/query` (the release `duckling serve`, loaded by wrk) beside
-/// the same queries run in-process through DuckDBKit, at 1, 8 and 32 concurrent clients, in one run.
+/// the same queries run in-process through DuckDBKit, at 1, 8 and 32 concurrent clients, and the
+/// speed of 10M-row Parquet and Arrow exports beside DuckDB's own `COPY … TO` Parquet, in one run.
 @main
 struct QueryAPIBenchmark {
     struct Options {
@@ -13,6 +14,12 @@ struct QueryAPIBenchmark {
         var output = "bench/results"
         /// Rounds of the HTTP measurements (each a run with instrumentation on, then off).
         var rounds = 3
+        /// Rows of the export measurements (Parquet, Arrow and DuckDB's own COPY … TO).
+        var exportRows = 10_000_000
+        /// Runs of each export; the median is reported.
+        var exportRuns = 3
+        /// Measure the exports only (no wrk runs).
+        var exportsOnly = false
 
         init(arguments: [String]) {
             var iterator = arguments.dropFirst().makeIterator()
@@ -24,6 +31,9 @@ struct QueryAPIBenchmark {
                 case "--duckling": duckling = iterator.next() ?? duckling
                 case "--output": output = iterator.next() ?? output
                 case "--rounds": rounds = iterator.next().flatMap(Int.init) ?? rounds
+                case "--export-rows": exportRows = iterator.next().flatMap(Int.init) ?? exportRows
+                case "--export-runs": exportRuns = iterator.next().flatMap(Int.init) ?? exportRuns
+                case "--exports-only": exportsOnly = true
                 default: fatalError("unknown argument \(argument)")
                 }
             }
@@ -48,6 +58,28 @@ struct QueryAPIBenchmark {
         let p99Milliseconds: Double
     }
 
+    /// One export of a large result: over HTTP in a streamed format, or DuckDB's own `COPY … TO`.
+    struct Export: Codable {
+        let format: String
+        let path: String
+        let rows: Int
+        let bytes: Int
+        let seconds: Double
+        var megabytesPerSecond: Double { Double(bytes) / 1_048_576 / seconds }
+        var rowsPerSecond: Double { Double(rows) / seconds }
+    }
+
+    struct Results: Codable {
+        let queries: [Measurement]
+        let exports: [Export]
+    }
+
+    /// The export query: the shape of `items`, generated, so its size does not depend on --rows.
+    static func exportSQL(rows: Int) -> String {
+        "SELECT range AS id, 'category_' || (range % 10) AS category, CAST((range % 100000) / 100.0 AS DECIMAL(12,2)) AS amount, "
+            + "TIMESTAMP '2024-01-01' + range * INTERVAL 1 SECOND AS created_at, md5(range::VARCHAR) AS note FROM range(\(rows))"
+    }
+
     static func main() async throws {
         let options = Options(arguments: CommandLine.arguments)
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("duckling-bench-\(UUID().uuidString)").path
@@ -63,6 +95,7 @@ struct QueryAPIBenchmark {
         ]
 
         var results: [Measurement] = []
+        var exports: [Export] = []
         let key = "bench-\(UUID().uuidString)"
         // A second server on a copy of the file, with the query path's statistics and circuit
         // breaker turned off, measured turn about with the first: their cost on the query path.
@@ -79,7 +112,11 @@ struct QueryAPIBenchmark {
             try await waitUntilHealthy(port: barePort)
             try checkAnswers(port: port, key: key, rows: options.rows)
             try checkAnswers(port: barePort, key: key, rows: options.rows)
-            for workload in workloads {
+            for format in ["parquet", "arrow"] {
+                log("HTTP \(format) export of \(options.exportRows) rows, \(options.exportRuns) runs")
+                exports.append(try exportOverHTTP(format: format, rows: options.exportRows, runs: options.exportRuns, port: port, key: key, root: root))
+            }
+            for workload in options.exportsOnly ? [] : workloads {
                 log("HTTP \(workload.name), warming up")
                 _ = try runWrk(workload, clients: 8, seconds: 2, port: port, key: key, rows: options.rows, root: root)
                 _ = try runWrk(workload, clients: 8, seconds: 2, port: barePort, key: key, rows: options.rows, root: root)
@@ -107,7 +144,9 @@ struct QueryAPIBenchmark {
         let megabytes = ProcessInfo.processInfo.physicalMemory / 1_048_576 * 60 / 100
         let database = try Database(path: data + "/duckling-default.db", configuration: DatabaseConfiguration(
             memoryLimit: "\(megabytes)MB", allowsExternalAccess: false, additionalSettings: ["allow_persistent_secrets": "false"]))
-        for workload in workloads {
+        log("DuckDB COPY … TO parquet of \(options.exportRows) rows, \(options.exportRuns) runs")
+        exports.append(try copyInProcess(rows: options.exportRows, runs: options.exportRuns, root: root))
+        for workload in options.exportsOnly ? [] : workloads {
             log("in-process \(workload.name), warming up")
             _ = try await runInProcess(workload, clients: 8, seconds: 2, database: database, rows: options.rows)
             for clients in options.concurrency {
@@ -115,7 +154,61 @@ struct QueryAPIBenchmark {
                 results.append(try await runInProcess(workload, clients: clients, seconds: options.seconds, database: database, rows: options.rows))
             }
         }
-        try write(results, options: options)
+        try write(results, exports: exports, options: options)
+    }
+
+    // MARK: - Exports
+
+    /// The median of `runs` downloads of the export in `format`, read to the end by curl; the first
+    /// one's file is checked with DuckDB (every row there, the last id the last row).
+    static func exportOverHTTP(format: String, rows: Int, runs: Int, port: Int, key: String, root: String) throws -> Export {
+        let body = #"{"sql":"\#(exportSQL(rows: rows))","timeout_ms":600000}"#
+        var measured: [Export] = []
+        for run in 0..<runs {
+            let file = root + "/export.\(format)"
+            let output = try curl(["-fsS", "-o", run == 0 ? file : "/dev/null", "-w", "%{size_download} %{time_total}",
+                                   "-H", "Authorization: Bearer \(key)", "-d", body, "http://127.0.0.1:\(port)/api/query?format=\(format)"])
+            let numbers = output.split(separator: " ").compactMap { Double($0) }
+            guard numbers.count == 2 else { throw BenchmarkError("curl printed \(output)") }
+            if run == 0 {
+                try checkExport(file, format: format, rows: rows)
+                try? FileManager.default.removeItem(atPath: file)
+            }
+            measured.append(Export(format: format, path: "HTTP /api/query?format=\(format)", rows: rows, bytes: Int(numbers[0]), seconds: numbers[1]))
+        }
+        return measured.sorted { $0.seconds < $1.seconds }[runs / 2]
+    }
+
+    /// Reads an exported file back with DuckDB: Parquet directly, Arrow IPC through pyarrow's reader
+    /// (DuckDB has no IPC reader of its own), and checks the row count and the last id.
+    static func checkExport(_ file: String, format: String, rows: Int) throws {
+        let script = format == "parquet"
+            ? "import pyarrow.parquet as pq; t = pq.read_table('\(file)', columns=['id']); print(t.num_rows, t.column(0)[-1].as_py())"
+            : "import pyarrow.ipc as ipc; t = ipc.open_stream(open('\(file)', 'rb')).read_all(); print(t.num_rows, t.column(0)[-1].as_py())"
+        let answer = try shell("python3", ["-c", script]).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard answer == "\(rows) \(rows - 1)" else { throw BenchmarkError("\(format) export read back as '\(answer)'") }
+    }
+
+    /// DuckDB's own `COPY (query) TO 'file.parquet'` in-process, with the server's compression
+    /// (zstd): the engine's speed for the same file, written to local disk.
+    static func copyInProcess(rows: Int, runs: Int, root: String) throws -> Export {
+        let megabytes = ProcessInfo.processInfo.physicalMemory / 1_048_576 * 60 / 100
+        let database = try Database(path: nil, configuration: DatabaseConfiguration(memoryLimit: "\(megabytes)MB"))
+        defer { database.close() }
+        let connection = try database.connect()
+        defer { connection.close() }
+        var measured: [Export] = []
+        let file = root + "/copy.parquet"
+        for _ in 0..<runs {
+            let started = ContinuousClock.now
+            try connection.execute("COPY (\(exportSQL(rows: rows))) TO '\(file)' (FORMAT parquet, COMPRESSION zstd)")
+            let elapsed = ContinuousClock.now - started
+            let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            try FileManager.default.removeItem(atPath: file)
+            measured.append(Export(format: "parquet", path: "in-process DuckDB COPY … TO", rows: rows, bytes: size,
+                                   seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+        }
+        return measured.sorted { $0.seconds < $1.seconds }[runs / 2]
     }
 
     // MARK: - Data
@@ -249,7 +342,7 @@ struct QueryAPIBenchmark {
 
     // MARK: - Output
 
-    static func write(_ results: [Measurement], options: Options) throws {
+    static func write(_ results: [Measurement], exports: [Export], options: Options) throws {
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         let machine = [
             "cores: \(ProcessInfo.processInfo.activeProcessorCount)",
@@ -281,12 +374,23 @@ struct QueryAPIBenchmark {
             lines.append(String(format: "| %@ | %d | %.0f | %.0f | %+.1f%% |", on.workload, on.clients, on.requestsPerSecond, off.requestsPerSecond,
                                 (off.requestsPerSecond - on.requestsPerSecond) / off.requestsPerSecond * 100))
         }
+        lines += ["", "Exports of \(options.exportRows) rows (`\(exportSQL(rows: options.exportRows))`), median of \(options.exportRuns) runs.",
+                  "HTTP: the release server streams the result to curl on the same machine (`-o /dev/null`; the first run's file is",
+                  "read back with pyarrow and checked). DuckDB: `COPY (same query) TO 'file.parquet' (FORMAT parquet, COMPRESSION zstd)`",
+                  "in-process on an instance with the server's memory limit, after the servers stopped.", "",
+                  "| format | path | MB | seconds | MB/s | rows/s | vs COPY |", "|---|---|---:|---:|---:|---:|---:|"]
+        let reference = exports.first { $0.path.hasPrefix("in-process") }
+        for export in exports {
+            let ratio = reference.map { String(format: "%.2f×", $0.seconds / export.seconds) } ?? "-"
+            lines.append(String(format: "| %@ | %@ | %.1f | %.2f | %.1f | %.0f | %@ |", export.format, export.path, Double(export.bytes) / 1_048_576,
+                                export.seconds, export.megabytesPerSecond, export.rowsPerSecond, ratio))
+        }
         let markdown = lines.joined(separator: "\n") + "\n"
         try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
         try markdown.write(toFile: "\(options.output)/query-api-\(stamp).md", atomically: true, encoding: .utf8)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(results).write(to: URL(fileURLWithPath: "\(options.output)/query-api-\(stamp).json"))
+        try encoder.encode(Results(queries: results, exports: exports)).write(to: URL(fileURLWithPath: "\(options.output)/query-api-\(stamp).json"))
         print(markdown)
     }
 
