@@ -58,6 +58,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "WebEmbedder",
+            path: "Tools/WebEmbedder"
+        ),
+        .plugin(
+            name: "EmbedWeb",
+            capability: .buildTool(),
+            dependencies: ["WebEmbedder"],
+            path: "Plugins/EmbedWeb"
+        ),
         .target(
             name: "DucklingHTTP",
             dependencies: [
@@ -71,7 +81,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedWeb"]
         ),
         .executableTarget(
             name: "duckling",
