@@ -21,6 +21,7 @@ run: release
 	.build/release/duckling serve $(ARGS)
 
 test: build
+	scripts/tests/install-test-deps
 	scripts/tests/install-duckdb-test
 	scripts/test-services run -- $(SWIFT) test --skip-build --no-parallel
 	scripts/tests/install-check

@@ -51,7 +51,7 @@ import Testing
             let routes = server.services.routes.all
             #expect(routes.count >= 15, "\(routes)")
             #expect(Set(routes.map { "\($0.method) \($0.path)" }).count == routes.count, "a route is registered twice")
-            #expect(routes.filter { $0.access == .public }.map(\.path).sorted() == ["/health", "/ready"])
+            #expect(routes.filter { $0.access == .public }.map(\.path).sorted() == ["/", "/assets/:file", "/docs", "/health", "/openapi.json", "/ready"])
             for route in routes {
                 let path = route.path.replacingOccurrences(of: ":dataset", with: "nope")
                 for caller in Caller.allCases {

@@ -28,7 +28,7 @@ struct WebController {
         open.get("/") { _, _ in try Self.file("index.html", type: "text/html; charset=utf-8") }
         open.get("/docs") { _, _ in try Self.file("docs.html", type: "text/html; charset=utf-8") }
         open.get("/openapi.json") { _, _ in try Self.file("openapi.json", type: "application/json") }
-        open.get("/assets/{file}") { _, context in
+        open.get("/assets/:file") { _, context in
             let name = try context.parameters.require("file")
             guard let dot = name.lastIndex(of: "."), let type = Self.assetTypes[String(name[name.index(after: dot)...])] else {
                 throw APIError.notFound("not_found", "no asset named '\(name)'")
