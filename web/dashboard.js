@@ -164,7 +164,26 @@
     }
   }
 
-  async function refreshOverview() {
+  // One refresh at a time: a refresh asked for while one runs starts once it ends, so an older
+  // answer never paints over a newer one (a sync just started must show as syncing).
+  let refreshing = null;
+  let refreshAgain = false;
+  function refreshOverview() {
+    if (refreshing) { refreshAgain = true; return refreshing; }
+    refreshing = (async () => {
+      try {
+        do {
+          refreshAgain = false;
+          await paintOverview();
+        } while (refreshAgain && key);
+      } finally {
+        refreshing = null;
+      }
+    })();
+    return refreshing;
+  }
+
+  async function paintOverview() {
     if (!key) return;
     const health = await api('GET', '/api/health');
     if (health.status !== 200) return;
@@ -207,7 +226,7 @@
     button.addEventListener('click', async () => {
       button.disabled = true;
       try { await handler(); } finally { button.disabled = false; }
-      refreshOverview();
+      await refreshOverview();
     });
     return button;
   }

@@ -40,7 +40,7 @@ import Testing
             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance",
             "--exclude-path-regex", "^/events/(stream|lineage|jobs|metrics)$",
             "--max-examples", "10", "--request-timeout", "30", "--seed", "1", "--workers", "1", "--no-color",
-        ])
+        ], directory: directory)
         let summary = result.stdout.split(separator: "\n").filter { $0.contains("generated") || $0.contains("Selected") || $0.contains("Tested") }
         FileHandle.standardError.write(Data("schemathesis: \(summary.joined(separator: " | "))\n".utf8))
         #expect(result.status == 0, "schemathesis found problems:\n\(result.stdout.suffix(6000))\n\(result.stderr.suffix(2000))")

@@ -30,13 +30,14 @@ final class ServerProcess: @unchecked Sendable {
 
     /// `port` is one the kernel has free unless given (a server that must come back where it
     /// was); `key` its admin key (one a restarted server must keep).
-    init(config: String, directory: String, environment: [String: String], port: Int? = nil, key: String = "process-test-key") throws {
+    init(config: String, directory: String, environment: [String: String], port: Int? = nil, key: String = "process-test-key",
+         logLevel: String = "error") throws {
         self.port = try port ?? Self.freePort()
         self.key = key
         process = Process()
         process.executableURL = URL(fileURLWithPath: try ducklingBinary())
         process.arguments = ["serve", "--config", config, "--port", String(self.port)]
-        process.environment = environment.merging(["DUCKLING_API_KEY": key, "DUCKLING_LOG_LEVEL": "error"]) { $1 }
+        process.environment = environment.merging(["DUCKLING_API_KEY": key, "DUCKLING_LOG_LEVEL": logLevel]) { $1 }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardOutput = FileHandle.nullDevice
         errorLog = directory + "/duckling-\(self.port)-\(UUID().uuidString.prefix(8)).stderr"
