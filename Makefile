@@ -35,18 +35,19 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product duckling $(LINK)
 
-# The installed binary carries Swift's runtime (--static-swift-stdlib) and finds libduckdb.so in
-# PREFIX/lib ($$ORIGIN/../lib), so it runs with no toolchain or build tree. It is compiled against
-# the DuckDB `make build` uses when there is one (the same pinned version), so installing elsewhere
-# does not rebuild everything; CONFIGURATION=debug installs the debug build (scripts/tests/install-check).
+# `make install` installs the build `make run` uses (CONFIGURATION=debug: the one `make build`
+# makes, for scripts/tests/install-check) with the Swift runtime libraries beside it, its run path
+# rewritten to them and to PREFIX/lib, so it runs with no toolchain or build tree. It builds
+# against the DuckDB `make build` uses when there is one (the same pinned version), so installing
+# into another prefix rebuilds nothing.
 CONFIGURATION ?= release
 BUILD_PREFIX ?= $(if $(wildcard /usr/local/lib/pkgconfig/duckdb.pc),/usr/local,$(PREFIX))
+BUILD_FLAGS = $(if $(filter debug,$(CONFIGURATION)),--build-tests,-c release --product duckling) -Xlinker -rpath -Xlinker $(BUILD_PREFIX)/lib
 install:
 	@PREFIX="$(BUILD_PREFIX)" scripts/install-deps
-	PKG_CONFIG_PATH="$(BUILD_PREFIX)/lib/pkgconfig" $(SWIFT) build -c $(CONFIGURATION) --product duckling \
-		--static-swift-stdlib -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
+	PKG_CONFIG_PATH="$(BUILD_PREFIX)/lib/pkgconfig" $(SWIFT) build $(BUILD_FLAGS)
 	scripts/install-duckling --prefix "$(PREFIX)" \
-		--binary "$$(PKG_CONFIG_PATH="$(BUILD_PREFIX)/lib/pkgconfig" $(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/duckling"
+		--binary "$$(PKG_CONFIG_PATH="$(BUILD_PREFIX)/lib/pkgconfig" $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/duckling"
 
 bench: deps
 	bench/query-api/run
