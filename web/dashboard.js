@@ -298,34 +298,48 @@
       list.length ? dataTable(['backup', 'where', 'verified', 'size', 'age', ''], rows) : el('p', { class: 'muted', text: 'No backups yet.' }));
   }
 
-  // A restore replaces the database: the operator types its id to confirm.
+  // A restore replaces the database: the operator types its id to confirm. One pending restore
+  // at a time; closing the dialog any way (Escape included) forgets it.
+  let pendingRestore = null;
+
   function restore(id, backup) {
     return new Promise((resolve) => {
       const dialog = $('confirm');
       $('confirm-title').textContent = `Restore ${id}?`;
       $('confirm-text').textContent = `This replaces database ${id} with ${backup.name || backup.key} (${backup.location}). Queries on it wait while it is swapped in.`;
       $('confirm-label').textContent = `Type ${id} to confirm`;
-      const input = $('confirm-input');
-      input.value = '';
-      const form = $('confirm-form');
-      const finish = async (event) => {
-        event.preventDefault();
-        form.removeEventListener('submit', finish);
-        const confirmed = event.submitter && event.submitter.value === 'ok' && input.value === id;
-        dialog.close();
-        if (confirmed) {
-          const db = encodeURIComponent(id);
-          if (backup.location === 'local') await post(`/automation/restore?db=${db}&name=${encodeURIComponent(backup.name)}`, undefined, `Restored ${id}`);
-          else await post(`/api/backups/s3/restore?db=${db}`, { key: backup.key }, `Restored ${id}`);
-        } else if (event.submitter && event.submitter.value === 'ok') {
-          toast('Not restored: the name did not match');
-        }
-        resolve();
-      };
-      form.addEventListener('submit', finish);
+      $('confirm-input').value = '';
+      if (pendingRestore) pendingRestore.resolve();
+      pendingRestore = { id, backup, resolve };
       dialog.showModal();
-      input.focus();
+      $('confirm-input').focus();
     });
+  }
+
+  async function confirmRestore(event) {
+    event.preventDefault();
+    const pending = pendingRestore;
+    const confirmed = pending && event.submitter && event.submitter.value === 'ok' && $('confirm-input').value === pending.id;
+    const attempted = event.submitter && event.submitter.value === 'ok';
+    $('confirm').close();
+    if (!pending) return;
+    pendingRestore = null;
+    const { id, backup } = pending;
+    if (confirmed) {
+      const db = encodeURIComponent(id);
+      if (backup.location === 'local') await post(`/automation/restore?db=${db}&name=${encodeURIComponent(backup.name)}`, undefined, `Restored ${id}`);
+      else await post(`/api/backups/s3/restore?db=${db}`, { key: backup.key }, `Restored ${id}`);
+    } else if (attempted) {
+      toast('Not restored: the name did not match');
+    }
+    pending.resolve();
+  }
+
+  function restoreDialogClosed() {
+    if (!pendingRestore) return;
+    const { resolve } = pendingRestore;
+    pendingRestore = null;
+    resolve();
   }
 
   // ---- Query console --------------------------------------------------------------------
@@ -569,6 +583,8 @@
     $('sign-out').addEventListener('click', signOut);
     $('query-form').addEventListener('submit', runQuery);
     $('download-csv').addEventListener('click', downloadCSV);
+    $('confirm-form').addEventListener('submit', confirmRestore);
+    $('confirm').addEventListener('close', restoreDialogClosed);
     $('stats-db').addEventListener('change', () => { lastTotals = null; refreshStatistics(); });
     for (const tab of document.querySelectorAll('nav .tab[data-view]')) tab.addEventListener('click', () => show(tab.dataset.view));
     window.addEventListener('resize', () => { if (!$('view-stats').hidden) drawCharts(); });

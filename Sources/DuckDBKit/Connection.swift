@@ -14,6 +14,9 @@ public final class Connection {
     var currentJob: JobCancellation?
     /// Statements prepared once and reused (see ``cachedStatement(_:)``).
     private var statementCache: [String: PreparedStatement] = [:]
+    /// Caller statements kept by their SQL text, least recently used first out (see ``cachedQuery(_:)``).
+    private var queryCache: [String: (statement: PreparedStatement, lastUse: UInt64)] = [:]
+    private var queryCacheClock: UInt64 = 0
 
     init(database: Database) throws {
         self.raw = try database.openConnection()
@@ -48,6 +51,7 @@ public final class Connection {
     public func close() {
         guard raw != nil else { return }
         statementCache.removeAll()
+        queryCache.removeAll()
         duckdb_disconnect(&raw)
         raw = nil
         database.connectionClosed()
@@ -76,6 +80,37 @@ public final class Connection {
         statementCache[sql] = statement
         return statement
     }
+
+    /// The statement kept for `sql` by ``cacheQuery(_:_:capacity:)``, or nil; marks it as just used.
+    /// DuckDB binds a prepared statement again by itself when a table it reads has changed since,
+    /// so a kept statement answers with the table's current columns.
+    public func cachedQuery(_ sql: String) -> PreparedStatement? {
+        guard var entry = queryCache[sql] else { return nil }
+        queryCacheClock &+= 1
+        entry.lastUse = queryCacheClock
+        queryCache[sql] = entry
+        return entry.statement
+    }
+
+    /// Keeps `statement` for `sql`, dropping the least recently used one when `capacity` are kept.
+    /// A capacity of 0 keeps nothing.
+    public func cacheQuery(_ sql: String, _ statement: PreparedStatement, capacity: Int) {
+        guard capacity > 0 else { return }
+        if queryCache[sql] == nil, queryCache.count >= capacity,
+           let oldest = queryCache.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
+            queryCache.removeValue(forKey: oldest)
+        }
+        queryCacheClock &+= 1
+        queryCache[sql] = (statement, queryCacheClock)
+    }
+
+    /// Forgets the statement kept for `sql`.
+    public func evictQuery(_ sql: String) {
+        queryCache.removeValue(forKey: sql)
+    }
+
+    /// How many caller statements are kept.
+    public var cachedQueryCount: Int { queryCache.count }
 
     /// Splits `sql` into its statements with DuckDB's own parser, without preparing any of them.
     public func extractStatements(_ sql: String) throws -> ExtractedStatements {

@@ -131,6 +131,7 @@ public func buildApplication(
     let routes = RouteTable(router: router, authenticator: services.authenticator,
                             databases: Set(services.registry.databases.map(\.id)), list: services.routes)
     WebController().addRoutes(to: routes)
+    BenchFloorController.fromEnvironment()?.addRoutes(to: routes)
     HealthController(registry: services.registry, queries: services.queries, automation: services.automation, startedAt: services.startedAt).addRoutes(to: routes)
     QueryController(queries: services.queries, maxBodyBytes: services.configuration.server.maxBodyBytes).addRoutes(to: routes)
     MetricsController(services: services).addRoutes(to: routes)

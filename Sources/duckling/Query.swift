@@ -47,7 +47,14 @@ struct Query: AsyncParsableCommand {
             let stream = try await service.start(
                 QueryRequest(sql: sql, timeoutMilliseconds: timeoutMilliseconds), database: database.id, format: format)
             while let bytes = try await stream.next() {
-                FileHandle.standardOutput.write(Data(bytes))
+                do {
+                    try FileHandle.standardOutput.write(contentsOf: Data(bytes))
+                } catch {
+                    // The reader went away (`| head`): stop quietly, as a process killed by SIGPIPE would.
+                    stream.cancel()
+                    await registry.closeAll()
+                    throw ExitCode(141)
+                }
             }
             if format == .json { FileHandle.standardOutput.write(Data("\n".utf8)) }
         } catch let error as QueryError {

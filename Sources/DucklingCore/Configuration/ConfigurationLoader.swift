@@ -84,7 +84,7 @@ public struct ConfigurationLoader: Sendable {
         }
         if let table = reader.table(top?["query"], at: "query", allowed: [
             "default_timeout_ms", "max_timeout_ms", "max_concurrent", "max_queued", "slow_query_ms",
-            "breaker_failures", "breaker_cooldown", "statistics",
+            "breaker_failures", "breaker_cooldown", "statistics", "statement_cache_size",
         ]) {
             if let value = reader.int(table, "default_timeout_ms", in: 1...86_400_000) { query.defaultTimeoutMilliseconds = value }
             if let value = reader.int(table, "max_timeout_ms", in: 1...86_400_000) { query.maxTimeoutMilliseconds = value }
@@ -94,6 +94,7 @@ public struct ConfigurationLoader: Sendable {
             if let value = reader.int(table, "breaker_failures", in: 0...10_000) { query.breakerFailures = value }
             if let value = reader.interval(table, "breaker_cooldown", unit: 1, in: 1...86_400) { query.breakerCooldownSeconds = value }
             if let value = reader.bool(table, "statistics") { query.statistics = value }
+            if let value = reader.int(table, "statement_cache_size", in: 0...100_000) { query.statementCacheSize = value }
         }
         var events = EventSettings()
         if let table = reader.table(top?["events"], at: "events", allowed: [

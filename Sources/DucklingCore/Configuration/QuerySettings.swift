@@ -16,6 +16,9 @@ public struct QuerySettings: Sendable {
     public var breakerCooldownSeconds: Int = 30
     /// Whether queries are counted and timed for `/api/statistics` (off only to measure its cost).
     public var statistics = true
+    /// Checked, prepared statements each read connection keeps by SQL text (least recently used
+    /// out first), so a repeated query is parsed, checked and planned once; 0 turns it off.
+    public var statementCacheSize: Int = 128
 
     public init() {}
 }

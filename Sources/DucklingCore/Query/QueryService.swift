@@ -11,6 +11,8 @@ public final class QueryService: Sendable {
     public let statistics: QueryStatistics
     /// Each database's circuit breaker, by id.
     public let breakers: [String: CircuitBreaker]
+    /// How each database's statement caches are used, by id (not the lake's: see ``cachesStatements(_:)``).
+    public let statementCaches: [String: StatementCacheCounters]
     private let registry: DatabaseRegistry
     /// The lake, queried as the database `lake`.
     private let lake: Lake?
@@ -28,6 +30,9 @@ public final class QueryService: Sendable {
         self.logger = logger
         self.statistics = QueryStatistics(slowThresholdMilliseconds: settings.slowQueryMilliseconds, enabled: settings.statistics)
         let ids = registry.databases.map(\.id) + (lake == nil ? [] : [Lake.databaseID])
+        self.statementCaches = Dictionary(uniqueKeysWithValues: registry.databases.map {
+            ($0.id, StatementCacheCounters(capacityPerConnection: settings.statementCacheSize))
+        })
         self.breakers = Dictionary(uniqueKeysWithValues: ids.map {
             ($0, CircuitBreaker(threshold: settings.breakerFailures, cooldown: .seconds(settings.breakerCooldownSeconds)))
         })
@@ -44,9 +49,13 @@ public final class QueryService: Sendable {
         guard format == .parquet else {
             return try await open(request, database: databaseID, interrupter: interrupter) { try format.makeEncoder(for: $0) }
         }
+        // The export outlives the query (the writer still has rows to write when the query ends),
+        // so it has a deadline of its own, and at most as many run at once as queries may.
+        let timeout = min(request.timeoutMilliseconds ?? settings.defaultTimeoutMilliseconds, settings.maxTimeoutMilliseconds)
+        let deadline = ContinuousClock.now + .milliseconds(max(timeout, 1))
         let export: ParquetExport
         do {
-            export = try exporter.prepare()
+            export = try exporter.prepare(limit: settings.maxConcurrent)
         } catch {
             throw QueryError.from(error)
         }
@@ -55,7 +64,9 @@ public final class QueryService: Sendable {
         do {
             // One chunk in the first step: the writer only starts reading once this returns.
             query = try await open(request, database: databaseID, interrupter: interrupter, firstChunks: 1, chunksPerStep: 16) { result in
-                let stream = try ChunkStream(columns: result.columns, readableBy: [export.connection.connectionID], capacity: 4)
+                // Parquet, like DuckDB's own COPY, wants distinct names: `id, id` is written `id, id_1`.
+                let stream = try ChunkStream(columns: ParquetExporter.distinctNames(result.columns),
+                                             readableBy: [export.connection.connectionID], capacity: 4)
                 chunks.withLock { $0 = stream }
                 return ParquetChunkEncoder(stream: stream)
             }
@@ -67,7 +78,13 @@ public final class QueryService: Sendable {
             export.abandon()
             throw QueryError(.engine, code: "query_failed", message: "the Parquet export did not start")
         }
-        return try await ParquetStream.start(query: query, chunks: stream, export: export, interrupter: interrupter)
+        do {
+            return try await ParquetStream.start(query: query, chunks: stream, export: export, interrupter: interrupter, deadline: deadline)
+        } catch let failure as QueryError {
+            // The lake's catalog URL (a PostgreSQL password) can appear in DuckDB's messages.
+            if databaseID == Lake.databaseID, let lake { throw failure.redacted(by: lake.redactor) }
+            throw failure
+        }
     }
 
     /// Starts a query whose chunks `makeEncoder`'s encoder turns into the body; the first step
@@ -103,12 +120,12 @@ public final class QueryService: Sendable {
             do {
                 let connection = lease.connection
                 let gate = lease.gate
+                let cacheSize = cachesStatements(databaseID) ? settings.statementCacheSize : 0
+                let counters = statementCaches[databaseID]
                 let (columns, first, cursor) = try await connection.run(interrupter: interrupter) { duckdb in
                     do {
-                        let statement = try gate.prepare(request.sql, on: duckdb)
-                        try Self.bind(request.parameters, to: statement)
                         try duckdb.cachedStatement("BEGIN TRANSACTION READ ONLY").run()
-                        let result = try statement.execute(streaming: true)
+                        let result = try Self.execute(request, gate: gate, on: duckdb, cacheSize: cacheSize, counters: counters)
                         let cursor = QueryCursor(result: result, encoder: try makeEncoder(result), started: started)
                         let step = try cursor.advance(on: duckdb, budget: 1 << 16, maxChunks: firstChunks, isFirst: true)
                         return (result.columns, step, connection.bind(cursor, to: duckdb))
@@ -171,6 +188,34 @@ public final class QueryService: Sendable {
                 "duckling.elapsed_ms": .stringConvertible(elapsed),
             ])
         }
+    }
+
+    /// Whether statements of `database` are kept between queries. Not on the lake: another process
+    /// may change a lake table's columns, which this instance's catalog version does not see.
+    private func cachesStatements(_ database: String) -> Bool {
+        database != Lake.databaseID
+    }
+
+    /// Runs caller SQL: the statement kept for its text on this connection when there is one, else
+    /// the gate's (kept only once it passed). A kept statement whose table changed to a VARIANT
+    /// column since is checked again, so the gate's rewrite of such columns applies.
+    private static func execute(
+        _ request: QueryRequest, gate: ReadOnlyGate, on duckdb: Connection, cacheSize: Int, counters: StatementCacheCounters?
+    ) throws -> QueryResult {
+        if cacheSize > 0, let kept = duckdb.cachedQuery(request.sql) {
+            counters?.hit()
+            kept.clearBindings()
+            try bind(request.parameters, to: kept)
+            let result = try kept.execute(streaming: true)
+            guard result.columns.contains(where: { $0.type.containsVariant }) else { return result }
+            duckdb.evictQuery(request.sql)
+        }
+        if cacheSize > 0 { counters?.miss() }
+        let statement = try gate.prepare(request.sql, on: duckdb)
+        try bind(request.parameters, to: statement)
+        let result = try statement.execute(streaming: true)
+        duckdb.cacheQuery(request.sql, statement, capacity: cacheSize)
+        return result
     }
 
     private static func bind(_ parameters: QueryRequest.Parameters, to statement: PreparedStatement) throws {

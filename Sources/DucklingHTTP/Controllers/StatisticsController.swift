@@ -43,7 +43,8 @@ struct StatisticsController {
             pool: database.poolUsage.map { .init(size: $0.size, inUse: $0.inUse, waiting: $0.waiting) },
             process: .init(residentBytes: ProcessUsage.residentBytes, cpuUserSeconds: cpu.user, cpuSystemSeconds: cpu.system,
                            uptimeSeconds: Int(Date().timeIntervalSince(services.startedAt))),
-            health: services.automation[database.id]?.health.currentState)
+            health: services.automation[database.id]?.health.currentState,
+            statementCache: services.queries.statementCaches[database.id]?.snapshot)
     }
 
     /// The data of a `system_metric` event: `/api/statistics` of every database.
@@ -112,10 +113,12 @@ struct StatisticsResponse: ResponseEncodable {
     let pool: DetailedHealthResponse.DatabaseHealth.Pool?
     let process: Process
     let health: HealthMonitor.State?
+    let statementCache: StatementCacheCounters.Snapshot?
 
     enum CodingKeys: String, CodingKey {
         case success, database, queries, engine, storage, pool, process, health
         case circuitBreaker = "circuit_breaker"
+        case statementCache = "statement_cache"
     }
 }
 

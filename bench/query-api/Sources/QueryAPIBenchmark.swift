@@ -72,6 +72,7 @@ struct QueryAPIBenchmark {
     struct Results: Codable {
         let queries: [Measurement]
         let exports: [Export]
+        let cache: CacheMemory?
     }
 
     /// The export query: the shape of `items`, generated, so its size does not depend on --rows.
@@ -92,10 +93,12 @@ struct QueryAPIBenchmark {
         let workloads = [
             Workload(name: "point lookup", sql: "SELECT * FROM items WHERE id = $1", body: ""),
             Workload(name: "small aggregate", sql: "SELECT category, count(*) AS n, sum(amount) AS total FROM items GROUP BY category ORDER BY category", body: ""),
+            Workload(name: "SELECT 1", sql: "SELECT 1", body: ""),
         ]
 
         var results: [Measurement] = []
         var exports: [Export] = []
+        var cache: CacheMemory?
         let key = "bench-\(UUID().uuidString)"
         // A second server on a copy of the file, with the query path's statistics and circuit
         // breaker turned off, measured turn about with the first: their cost on the query path.
@@ -105,7 +108,10 @@ struct QueryAPIBenchmark {
         try "query: { statistics: false, breaker_failures: 0 }\n".write(toFile: bare + "/duckling.yaml", atomically: true, encoding: .utf8)
         let port = Int.random(in: 41000...44000)
         let barePort = port + 4000
-        let server = try startServer(options.duckling, data: data, port: port, key: key)
+        // The HTTP floor: the same binary answering POST /bench/floor with a constant body as long
+        // as the SELECT 1 answer, with no query behind it.
+        let floorBytes = #"{"columns":[{"name":"1","type":"INTEGER"}],"rows":[[1]],"row_count":1,"elapsed_ms":0.123,"success":true}"#.utf8.count
+        let server = try startServer(options.duckling, data: data, port: port, key: key, floorBytes: floorBytes)
         let bareServer = try startServer(options.duckling, data: bare + "/data", port: barePort, key: key, config: bare + "/duckling.yaml")
         do {
             try await waitUntilHealthy(port: port)
@@ -124,15 +130,25 @@ struct QueryAPIBenchmark {
                     // Turn about in rounds, so drift on the machine falls on both sides alike.
                     var on: [Measurement] = []
                     var off: [Measurement] = []
+                    var floor: [Measurement] = []
                     for round in 1...options.rounds {
                         log("HTTP \(workload.name), \(clients) clients, round \(round) of \(options.rounds)")
                         on.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: port, key: key, rows: options.rows, root: root))
                         off.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: barePort, key: key, rows: options.rows, root: root,
                                               label: Self.barePath))
+                        if workload.sql == "SELECT 1" {
+                            floor.append(try runWrk(workload, clients: clients, seconds: options.seconds, port: port, key: key, rows: options.rows, root: root,
+                                                    label: Self.floorPath, path: "/bench/floor"))
+                        }
                     }
                     results.append(Self.combined(on))
                     results.append(Self.combined(off))
+                    if !floor.isEmpty { results.append(Self.combined(floor)) }
                 }
+            }
+            if !options.exportsOnly {
+                log("statement cache: 10,000+ distinct query texts")
+                cache = try measureCache(port: port, key: key, pid: server.processIdentifier, root: root)
             }
         }
         for process in [server, bareServer] {
@@ -154,7 +170,7 @@ struct QueryAPIBenchmark {
                 results.append(try await runInProcess(workload, clients: clients, seconds: options.seconds, database: database, rows: options.rows))
             }
         }
-        try write(results, exports: exports, options: options)
+        try write(results, exports: exports, cache: cache, options: options)
     }
 
     // MARK: - Exports
@@ -226,8 +242,53 @@ struct QueryAPIBenchmark {
     // MARK: - HTTP
 
     static let barePath = "HTTP, statistics and breaker off"
+    static let floorPath = "HTTP floor (constant body, no query)"
 
-    static func startServer(_ binary: String, data: String, port: Int, key: String, config: String? = nil) throws -> Process {
+    /// The server's memory before and after a run of query texts that are all different.
+    struct CacheMemory: Codable {
+        let texts: Int
+        let rssBeforeMegabytes: Double
+        let rssAfterMegabytes: Double
+    }
+
+    static func residentMegabytes(_ pid: Int32) -> Double {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+    }
+
+    /// 8 clients for 10 s, every request a query text never sent before (`SELECT n AS v_n`): each
+    /// connection keeps at most `query.statement_cache_size` of them, so memory must level off.
+    static func measureCache(port: Int, key: String, pid: Int32, root: String) throws -> CacheMemory {
+        let before = residentMegabytes(pid)
+        let script = """
+            wrk.method = "POST"
+            wrk.headers["Authorization"] = "Bearer \(key)"
+            wrk.headers["Content-Type"] = "application/json"
+            local counter = 0
+            local id = 0
+            setup = function(thread) id = id + 1; thread:set("id", id) end
+            request = function()
+              counter = counter + 1
+              local n = id * 10000000 + counter
+              return wrk.format(nil, nil, nil, '{"sql":"SELECT ' .. n .. ' AS v_' .. n .. '"}')
+            end
+            done = function(summary, latency, requests)
+              io.write(string.format("RESULT %d %d\\n", summary.requests, summary.errors.status))
+            end
+            """
+        let path = root + "/distinct.lua"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let output = try shell("wrk", ["-t", "2", "-c", "8", "-d", "10s", "-s", path, "http://127.0.0.1:\(port)/api/query"])
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT ") }) else {
+            throw BenchmarkError("wrk printed no result: \(output)")
+        }
+        let numbers = line.split(separator: " ").dropFirst().compactMap { Int($0) }
+        guard numbers.count == 2, numbers[1] == 0 else { throw BenchmarkError("distinct queries failed: \(line)") }
+        return CacheMemory(texts: numbers[0], rssBeforeMegabytes: before, rssAfterMegabytes: residentMegabytes(pid))
+    }
+
+    static func startServer(_ binary: String, data: String, port: Int, key: String, config: String? = nil, floorBytes: Int? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--data-dir", data, "--port", String(port)] + (config.map { ["--config", $0] } ?? [])
@@ -235,6 +296,7 @@ struct QueryAPIBenchmark {
         environment["DUCKLING_API_KEY"] = key
         environment["DUCKLING_LOG_LEVEL"] = "warning"
         environment["AUTO_START_SYNC"] = "false"
+        if let floorBytes { environment["DUCKLING_BENCH_FLOOR_BYTES"] = String(floorBytes) }
         process.environment = environment
         try process.run()
         return process
@@ -260,7 +322,7 @@ struct QueryAPIBenchmark {
     }
 
     static func runWrk(_ workload: Workload, clients: Int, seconds: Int, port: Int, key: String, rows: Int, root: String,
-                       label: String = "HTTP /api/query") throws -> Measurement {
+                       label: String = "HTTP /api/query", path: String = "/api/query") throws -> Measurement {
         let escaped = workload.sql.replacingOccurrences(of: "\"", with: "\\\"")
         let body = workload.sql.contains("$1")
             ? #"'{"sql":"\#(escaped)","params":[' .. math.random(0, \#(rows - 1)) .. ']}'"#
@@ -278,11 +340,11 @@ struct QueryAPIBenchmark {
                 e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50), latency:percentile(99)))
             end
             """
-        let path = root + "/wrk.lua"
-        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let scriptPath = root + "/wrk.lua"
+        try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
         let threads = min(clients, 2)
         let output = try shell("wrk", ["-t", String(threads), "-c", String(clients), "-d", "\(seconds)s", "--timeout", "10s",
-                                       "-s", path, "http://127.0.0.1:\(port)/api/query"])
+                                       "-s", scriptPath, "http://127.0.0.1:\(port)\(path)"])
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT ") }) else {
             throw BenchmarkError("wrk printed no result: \(output)")
         }
@@ -342,7 +404,7 @@ struct QueryAPIBenchmark {
 
     // MARK: - Output
 
-    static func write(_ results: [Measurement], exports: [Export], options: Options) throws {
+    static func write(_ results: [Measurement], exports: [Export], cache: CacheMemory?, options: Options) throws {
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         let machine = [
             "cores: \(ProcessInfo.processInfo.activeProcessorCount)",
@@ -385,12 +447,28 @@ struct QueryAPIBenchmark {
             lines.append(String(format: "| %@ | %@ | %.1f | %.2f | %.1f | %.0f | %@ |", export.format, export.path, Double(export.bytes) / 1_048_576,
                                 export.seconds, export.megabytesPerSecond, export.rowsPerSecond, ratio))
         }
+        // What issue 15 asks: HTTP against in-process DuckDBKit, SELECT 1 against the HTTP floor.
+        lines += ["", "HTTP against the engine (requests/s of `/api/query` over in-process DuckDBKit, same workload and clients) and",
+                  "SELECT 1 against the HTTP floor (a constant body of the same size from the same binary):", "",
+                  "| query | clients | HTTP / in-process | HTTP / floor | p99 ms |", "|---|---:|---:|---:|---:|"]
+        for http in results where http.path == "HTTP /api/query" {
+            let engine = results.first { $0.path == "in-process DuckDBKit" && $0.workload == http.workload && $0.clients == http.clients }
+            let floor = results.first { $0.path == floorPath && $0.workload == http.workload && $0.clients == http.clients }
+            lines.append(String(format: "| %@ | %d | %@ | %@ | %.2f |", http.workload, http.clients,
+                                engine.map { String(format: "%.2f×", http.requestsPerSecond / $0.requestsPerSecond) } ?? "-",
+                                floor.map { String(format: "%.2f×", http.requestsPerSecond / $0.requestsPerSecond) } ?? "-",
+                                http.p99Milliseconds))
+        }
+        if let cache {
+            lines += ["", String(format: "Statement cache: %d distinct query texts in 10 s (8 clients); the server's RSS went from %.0f MB to %.0f MB.",
+                                 cache.texts, cache.rssBeforeMegabytes, cache.rssAfterMegabytes)]
+        }
         let markdown = lines.joined(separator: "\n") + "\n"
         try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
         try markdown.write(toFile: "\(options.output)/query-api-\(stamp).md", atomically: true, encoding: .utf8)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(Results(queries: results, exports: exports)).write(to: URL(fileURLWithPath: "\(options.output)/query-api-\(stamp).json"))
+        try encoder.encode(Results(queries: results, exports: exports, cache: cache)).write(to: URL(fileURLWithPath: "\(options.output)/query-api-\(stamp).json"))
         print(markdown)
     }
 

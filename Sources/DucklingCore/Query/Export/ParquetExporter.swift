@@ -31,6 +31,8 @@ public struct ParquetSettings: Sendable {
 final class ParquetExporter: Sendable {
     let settings: ParquetSettings
     private let database = Mutex<Database?>(nil)
+    /// Exports running now (from ``prepare(limit:)`` until their writer has finished).
+    private let running = Mutex(0)
 
     init(settings: ParquetSettings) {
         self.settings = settings
@@ -40,8 +42,47 @@ final class ParquetExporter: Sendable {
         database.withLock { $0?.close() }
     }
 
-    /// A connection and a pipe for one export, opening the instance on first use.
-    func prepare() throws -> ParquetExport {
+    /// A connection and a pipe for one export, opening the instance on first use. Refused (429)
+    /// while `limit` exports run.
+    func prepare(limit: Int) throws -> ParquetExport {
+        let admitted = running.withLock { running in
+            guard running < limit else { return false }
+            running += 1
+            return true
+        }
+        guard admitted else {
+            throw QueryError(.overloaded, code: "too_many_queries",
+                             message: "too many Parquet exports are running; retry shortly", retryAfterSeconds: 1)
+        }
+        do {
+            return try open()
+        } catch {
+            finished()
+            throw error
+        }
+    }
+
+    /// One export less.
+    fileprivate func finished() {
+        running.withLock { $0 -= 1 }
+    }
+
+    /// Columns with names made distinct as DuckDB does (case-insensitively): `id, id` → `id, id_1`.
+    static func distinctNames(_ columns: [Column]) -> [Column] {
+        var seen: Set<String> = []
+        return columns.map { column in
+            var name = column.name
+            var suffix = 1
+            while seen.contains(name.lowercased()) {
+                name = "\(column.name)_\(suffix)"
+                suffix += 1
+            }
+            seen.insert(name.lowercased())
+            return Column(name: name, type: column.type)
+        }
+    }
+
+    private func open() throws -> ParquetExport {
         let database = try database.withLock { database -> Database in
             if let database { return database }
             // A reader that goes away must make the writer's next write fail, not kill the process.
@@ -63,7 +104,8 @@ final class ParquetExporter: Sendable {
             database = opened
             return opened
         }
-        return try ParquetExport(connection: SerializedConnection(database: database, label: "duckling.parquet"), settings: settings)
+        return try ParquetExport(connection: SerializedConnection(database: database, label: "duckling.parquet"), settings: settings,
+                                 exporter: self)
     }
 }
 
@@ -73,8 +115,11 @@ final class ParquetExport: Sendable {
     let settings: ParquetSettings
     let readEnd: Int32
     private let writeEnd: Mutex<Int32?>
+    private let exporter: ParquetExporter
+    private let done = Mutex(false)
 
-    fileprivate init(connection: SerializedConnection, settings: ParquetSettings) throws {
+    fileprivate init(connection: SerializedConnection, settings: ParquetSettings, exporter: ParquetExporter) throws {
+        self.exporter = exporter
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -113,11 +158,17 @@ final class ParquetExport: Sendable {
         }
     }
 
+    /// The writer has finished: the connection closes and the export no longer counts. Once.
+    func finish() async {
+        guard done.withLock({ done in defer { done = true }; return !done }) else { return }
+        closeWriteEnd()
+        await connection.close()
+        exporter.finished()
+    }
+
     /// Frees an export that never started: both ends and the connection.
     func abandon() {
-        closeWriteEnd()
         close(readEnd)
-        let connection = connection
-        Task { await connection.close() }
+        Task { await finish() }
     }
 }

@@ -1,4 +1,5 @@
 import DuckDBKit
+import Foundation
 import ObjectStorage
 import Synchronization
 #if canImport(Glibc)
@@ -22,6 +23,9 @@ public final class ParquetStream: ResultBody {
     private let interrupter: Interrupter
     private let copy: Task<Void, any Error>
     private let pump: Task<Void, any Error>
+    /// Fires the time limit at the request's deadline: the query's own is gone once it has ended,
+    /// but the writer may still be writing, or blocked on a client that stopped reading.
+    private let watchdog: Task<Void, Never>
     private let state = Mutex(State())
 
     private struct State {
@@ -35,7 +39,7 @@ public final class ParquetStream: ResultBody {
         var registration: Interrupter.Registration?
     }
 
-    private init(query: QueryStream, chunks: ChunkStream, export: ParquetExport, interrupter: Interrupter) {
+    private init(query: QueryStream, chunks: ChunkStream, export: ParquetExport, interrupter: Interrupter, deadline: ContinuousClock.Instant) {
         self.query = query
         self.chunks = chunks
         self.export = export
@@ -51,12 +55,10 @@ public final class ParquetStream: ResultBody {
                 }
             } catch {
                 chunks.fail(error)
-                export.closeWriteEnd()
-                await export.connection.close()
+                await export.finish()
                 throw error
             }
-            export.closeWriteEnd()
-            await export.connection.close()
+            await export.finish()
         }
         pump = Task {
             do {
@@ -66,17 +68,24 @@ public final class ParquetStream: ResultBody {
                 throw error
             }
         }
+        watchdog = Task {
+            guard (try? await Task.sleep(until: deadline)) != nil else { return }
+            interrupter.interrupt(.timeout)
+        }
     }
 
     deinit {
+        watchdog.cancel()
         cancel()
         if let registration = state.withLock({ $0.registration }) { interrupter.remove(registration) }
     }
 
     /// Starts writing and waits for the first bytes, so a query or export that fails at once is
     /// thrown here as a ``QueryError`` (DuckDB refusing a type for Parquet, say).
-    static func start(query: QueryStream, chunks: ChunkStream, export: ParquetExport, interrupter: Interrupter) async throws -> ParquetStream {
-        let stream = ParquetStream(query: query, chunks: chunks, export: export, interrupter: interrupter)
+    static func start(
+        query: QueryStream, chunks: ChunkStream, export: ParquetExport, interrupter: Interrupter, deadline: ContinuousClock.Instant
+    ) async throws -> ParquetStream {
+        let stream = ParquetStream(query: query, chunks: chunks, export: export, interrupter: interrupter, deadline: deadline)
         let registration = interrupter.whenInterrupted { [weak stream, chunks] reason in
             chunks.fail(QueryError.from(CancellationError(), interruption: reason))
             stream?.closeReadEnd()
@@ -112,6 +121,7 @@ public final class ParquetStream: ResultBody {
         let results = (await copy.result, await pump.result)
         for case .failure(let error) in [results.0, results.1] { throw failure(error) }
         state.withLock { $0.complete = true }
+        watchdog.cancel()
         return nil
     }
 
@@ -121,9 +131,15 @@ public final class ParquetStream: ResultBody {
         closeReadEnd()
     }
 
-    /// The error to report: the first failure of either stage, named by the interruption if any.
+    /// The error to report: the first failure of either stage, named by the interruption if any,
+    /// without DuckDB's excerpt of the export's own statement (`LINE 1: COPY (SELECT * FROM chunk_stream…`).
     private func failure(_ error: any Error) -> QueryError {
-        QueryError.from(chunks.error ?? error, interruption: interrupter.reason)
+        let failure = QueryError.from(chunks.error ?? error, interruption: interrupter.reason)
+        guard let excerpt = failure.message.range(of: "\nLINE "), failure.message[excerpt.lowerBound...].contains("chunk_stream") else {
+            return failure
+        }
+        let message = failure.message[..<excerpt.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)
+        return QueryError(failure.category, code: failure.code, message: message, retryAfterSeconds: failure.retryAfterSeconds)
     }
 
     /// Up to 1 MiB of the pipe, waiting for data; nil at its end. Runs off the cooperative pool.
