@@ -127,7 +127,9 @@ def main():
     bodies = []
     finished = set()
 
-    def collect_network():
+    documents = {}
+
+    def collect_network(document=None):
         # Every response the page got so far: its URL, headers and body (streams excepted).
         for entry in driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
@@ -140,9 +142,13 @@ def main():
             # What the dashboard's pages requested (not the browser's own start page).
             if message["method"] == "Network.requestWillBeSent" and message["params"].get("documentURL", "").startswith(args.url):
                 report.setdefault("requested", set()).add(message["params"]["request"]["url"])
+                documents[message["params"]["requestId"]] = message["params"]["documentURL"].split("#")[0]
         for body in bodies:
             # Streams never finish; a poll still loading is read at the next collection.
             if "body" in body or body["type"] == "text/event-stream" or body["id"] not in finished:
+                continue
+            # After a navigation only the current page's bodies are still held by the browser.
+            if document is not None and documents.get(body["id"]) != document:
                 continue
             try:
                 body["body"] = driver.execute_cdp_cmd("Network.getResponseBody", {"requestId": body["id"]}).get("body", "")
@@ -264,6 +270,12 @@ def main():
         # (the event feed shows what the stream sent).
         collect_network()
         check(args.key not in driver.page_source, "the page shows the key")
+        # Signing out stops the polls and the stream; what was in flight is read before leaving.
+        driver.find_element(By.ID, "sign-out").click()
+        wait_for(driver, lambda d: d.find_element(By.ID, "sign-in").is_displayed(), what="the sign-in form after signing out")
+        time.sleep(1.5)
+        collect_network()
+        check(args.key not in driver.page_source, "the page keeps the key after signing out")
         driver.get(args.url + "/docs")
         operations = wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "details.operation"), what="the API page")
         report["documented_operations"] = len(operations or [])
@@ -280,7 +292,7 @@ def main():
         report["console"] = [entry["message"][:200] for entry in console]
         report["provoked_refusals_logged"] = len(logged) - len(console)
         check(not console, f"console errors: {report['console']}")
-        collect_network()
+        collect_network(document=args.url + "/docs")
         foreign = sorted(url for url in report.get("requested", set()) if not url.startswith(args.url) and not url.startswith(("data:", "blob:")))
         check(not foreign, f"resources from outside the server: {foreign}")
         check(driver.get_cookies() == [], f"cookies: {driver.get_cookies()}")
