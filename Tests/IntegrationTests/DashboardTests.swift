@@ -41,16 +41,10 @@ import Testing
         let root = try repositoryRoot()
         let screenshots = ProcessInfo.processInfo.environment["DUCKLING_DASHBOARD_SCREENSHOTS"].map { root + "/" + $0 } ?? directory + "/screenshots"
         try FileManager.default.createDirectory(atPath: screenshots, withIntermediateDirectories: true)
-        let script = try repositoryRoot() + "/scripts/tests/dashboard.py"
-        let result = try run("/usr/bin/env", [
-            "python3", script, "--url", "http://127.0.0.1:\(server.port)", "--key", key, "--pg-url", try TestEnvironment.postgresURL,
-            "--source-table", table, "--dataset", "orders", "--rows", String(rows), "--databases", "default,analytics",
-            "--screenshots", screenshots, "--lake-table", "visits",
+        let report = try server.runClient("dashboard.py", [
+            "--pg-url", try TestEnvironment.postgresURL, "--source-table", table, "--dataset", "orders", "--rows", String(rows),
+            "--databases", "default,analytics", "--screenshots", screenshots, "--lake-table", "visits",
         ])
-        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        FileHandle.standardError.write(Data("dashboard: \(line.prefix(3000))\n".utf8))
-        #expect(result.status == 0, "\(result.stderr.suffix(4000))")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.stderr.suffix(2000))")
         #expect((report["failures"] as? [String]) == [])
         #expect((report["sync_states"] as? [String])?.contains("syncing") == true)
         #expect(report["rows_after"] as? String == "1,450")

@@ -12,12 +12,7 @@ import Testing
         let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
         defer { _ = server.terminate() }
         try await server.waitUntilHealthy()
-        let script = try repositoryRoot() + "/scripts/tests/openlineage-clients.py"
-        let result = try run("/usr/bin/env", ["python3", script, name, "--url", "http://127.0.0.1:\(server.port)", "--key", server.key])
-        #expect(result.status == 0, "\(name): \(result.stderr)")
-        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        FileHandle.standardError.write(Data("openlineage \(name): \(line)\n".utf8))
-        return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+        return try server.runClient("openlineage-clients.py", [name])
     }
 
     @Test func anOpenLineageClientsEventsAreStoredListedAndGraphed() async throws {

@@ -15,13 +15,7 @@ import Testing
         let server = try ServerProcess(config: config, directory: directory, environment: ProcessEnvironment.clean())
         defer { _ = server.terminate() }
         try await server.waitUntilHealthy()
-        let script = try repositoryRoot() + "/scripts/tests/result-formats.py"
-        let result = try run("/usr/bin/env", ["python3", script, name, "--url", "http://127.0.0.1:\(server.port)", "--key", server.key,
-                                              "--pid", String(server.process.processIdentifier)] + extra)
-        #expect(result.status == 0, "\(name): \(result.stderr)")
-        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        FileHandle.standardError.write(Data("result-formats \(name): \(line)\n".utf8))
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? Object, "\(result.stderr)")
+        let report = try server.runClient("result-formats.py", [name, "--pid", String(server.process.processIdentifier)] + extra)
         try await check(report, server)
     }
 

@@ -153,6 +153,23 @@ final class ServerProcess: @unchecked Sendable {
         }
     }
 
+    /// Runs the client `scripts/tests/SCRIPT` against this server, `arguments` first, then `--url`
+    /// and `--key`. Its last line of output is its report (JSON), logged and returned; a script that
+    /// fails, or prints no report, fails the test with its standard error.
+    func runClient(_ script: String, _ arguments: [String]) throws -> [String: Any] {
+        let path = try repositoryRoot() + "/scripts/tests/" + script
+        let result = try run("/usr/bin/env", ["python3", path] + arguments + ["--url", "http://127.0.0.1:\(port)", "--key", key])
+        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        FileHandle.standardError.write(Data("\(script) \(arguments.first ?? ""): \(line.prefix(3000))\n".utf8))
+        guard result.status == 0 else {
+            throw IntegrationFailure("\(script) \(arguments.first ?? "") failed (\(result.status)): \(result.stderr.suffix(4000))")
+        }
+        guard let report = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw IntegrationFailure("\(script) printed no report: \(result.stdout.suffix(2000))")
+        }
+        return report
+    }
+
     /// The body of a GET as text (`/metrics`).
     func text(_ path: String) async throws -> String {
         String(buffer: try await raw(.GET, path).2)

@@ -129,10 +129,14 @@ def main():
 
     documents = {}
 
-    def collect_network(document=None):
-        # Every response the page got so far: its URL, headers and body (streams excepted).
+    ended = set()
+
+    def drain_log():
+        # What the browser reported so far: requests sent, responses, requests that ended.
         for entry in driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
+            if message["method"] in ("Network.loadingFinished", "Network.loadingFailed"):
+                ended.add(message["params"]["requestId"])
             if message["method"] == "Network.loadingFinished":
                 finished.add(message["params"]["requestId"])
             if message["method"] == "Network.responseReceived" and message["params"]["response"]["url"].startswith(args.url):
@@ -143,6 +147,20 @@ def main():
             if message["method"] == "Network.requestWillBeSent" and message["params"].get("documentURL", "").startswith(args.url):
                 report.setdefault("requested", set()).add(message["params"]["request"]["url"])
                 documents[message["params"]["requestId"]] = message["params"]["documentURL"].split("#")[0]
+
+    def wait_until_idle(seconds=15):
+        # Every request the page sent has ended (an aborted stream ends as failed).
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            drain_log()
+            if not set(documents) - ended:
+                return
+            time.sleep(0.1)
+        check(False, f"requests still pending: {sorted(set(documents) - ended)[:5]}")
+
+    def collect_network(document=None):
+        # Every response the page got so far: its URL, headers and body (streams excepted).
+        drain_log()
         for body in bodies:
             # Streams never finish; a poll still loading is read at the next collection.
             if "body" in body or body["type"] == "text/event-stream" or body["id"] not in finished:
@@ -273,7 +291,7 @@ def main():
         # Signing out stops the polls and the stream; what was in flight is read before leaving.
         driver.find_element(By.ID, "sign-out").click()
         wait_for(driver, lambda d: d.find_element(By.ID, "sign-in").is_displayed(), what="the sign-in form after signing out")
-        time.sleep(1.5)
+        wait_until_idle()
         collect_network()
         check(args.key not in driver.page_source, "the page keeps the key after signing out")
         driver.get(args.url + "/docs")

@@ -94,7 +94,7 @@ public struct ConfigurationLoader: Sendable {
             if let value = reader.int(table, "breaker_failures", in: 0...10_000) { query.breakerFailures = value }
             if let value = reader.interval(table, "breaker_cooldown", unit: 1, in: 1...86_400) { query.breakerCooldownSeconds = value }
             if let value = reader.bool(table, "statistics") { query.statistics = value }
-            if let value = reader.int(table, "statement_cache_size", in: 0...100_000) { query.statementCacheSize = value }
+            if let value = reader.int(table, "statement_cache_size", in: 0...4096) { query.statementCacheSize = value }
         }
         var events = EventSettings()
         if let table = reader.table(top?["events"], at: "events", allowed: [

@@ -1,5 +1,6 @@
 public import DuckDBKit
 public import Logging
+import ObjectStorage
 import Synchronization
 
 /// Runs caller SQL read-only against a database (DESIGN.md §6): the gate, binds, a time limit that
@@ -51,11 +52,10 @@ public final class QueryService: Sendable {
         }
         // The export outlives the query (the writer still has rows to write when the query ends),
         // so it has a deadline of its own, and at most as many run at once as queries may.
-        let timeout = min(request.timeoutMilliseconds ?? settings.defaultTimeoutMilliseconds, settings.maxTimeoutMilliseconds)
-        let deadline = ContinuousClock.now + .milliseconds(max(timeout, 1))
+        let deadline = ContinuousClock.now + .milliseconds(max(timeLimit(of: request), 1))
         let export: ParquetExport
         do {
-            export = try exporter.prepare(limit: settings.maxConcurrent)
+            export = try await BlockingIO.run { [exporter, settings] in try exporter.prepare(limit: settings.maxConcurrent) }
         } catch {
             throw QueryError.from(error)
         }
@@ -107,7 +107,7 @@ public final class QueryService: Sendable {
         }
         let record = recorder(database: databaseID, sql: request.sql, started: started, breaker: breaker, admission: admission)
         do {
-            let timeout = min(request.timeoutMilliseconds ?? settings.defaultTimeoutMilliseconds, settings.maxTimeoutMilliseconds)
+            let timeout = timeLimit(of: request)
             guard timeout > 0 else {
                 throw QueryError(.invalidRequest, code: "invalid_timeout", message: "timeout_ms must be positive")
             }
@@ -148,6 +148,11 @@ public final class QueryService: Sendable {
             record(failure.outcome, 0)
             throw failure
         }
+    }
+
+    /// The request's time limit in milliseconds: its own `timeout_ms` or the default, at most the maximum.
+    private func timeLimit(of request: QueryRequest) -> Int {
+        min(request.timeoutMilliseconds ?? settings.defaultTimeoutMilliseconds, settings.maxTimeoutMilliseconds)
     }
 
     private func target(_ id: String) throws -> any ReadTarget {
@@ -197,24 +202,35 @@ public final class QueryService: Sendable {
     }
 
     /// Runs caller SQL: the statement kept for its text on this connection when there is one, else
-    /// the gate's (kept only once it passed). A kept statement whose table changed to a VARIANT
-    /// column since is checked again, so the gate's rewrite of such columns applies.
+    /// the gate's (kept only once it passed and ran, and only as the caller wrote it). A kept
+    /// statement whose table changed to a VARIANT column since is checked again, so the gate's
+    /// rewrite of such columns applies; one that fails is dropped.
     private static func execute(
         _ request: QueryRequest, gate: ReadOnlyGate, on duckdb: Connection, cacheSize: Int, counters: StatementCacheCounters?
     ) throws -> QueryResult {
         if cacheSize > 0, let kept = duckdb.cachedQuery(request.sql) {
-            counters?.hit()
-            kept.clearBindings()
-            try bind(request.parameters, to: kept)
-            let result = try kept.execute(streaming: true)
-            guard result.columns.contains(where: { $0.type.containsVariant }) else { return result }
+            let result: QueryResult
+            do {
+                kept.clearBindings()
+                try bind(request.parameters, to: kept)
+                result = try kept.execute(streaming: true)
+            } catch {
+                // A kept statement that fails (its table gone, say) is checked afresh next time.
+                duckdb.evictQuery(request.sql)
+                throw error
+            }
+            if !result.columns.contains(where: { $0.type.containsVariant }) {
+                counters?.hit()
+                return result
+            }
             duckdb.evictQuery(request.sql)
         }
         if cacheSize > 0 { counters?.miss() }
         let statement = try gate.prepare(request.sql, on: duckdb)
         try bind(request.parameters, to: statement)
         let result = try statement.execute(streaming: true)
-        duckdb.cacheQuery(request.sql, statement, capacity: cacheSize)
+        // The gate's rewrite of VARIANT columns depends on the table's columns now: never kept.
+        if statement.sql == request.sql { duckdb.cacheQuery(request.sql, statement, capacity: cacheSize) }
         return result
     }
 

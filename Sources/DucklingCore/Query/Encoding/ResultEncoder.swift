@@ -12,17 +12,19 @@ protocol ResultEncoder {
     mutating func fail(_ error: QueryError, rowCount: Int, into out: inout [UInt8]) -> Bool
 }
 
-/// Column names made unique for formats that key values by name (`a`, `a_1`, `a_2`, …).
-func uniqueNames(_ columns: [Column]) -> [String] {
+/// Column names made unique for formats that key values by name (`a`, `a_1`, `a_2`, …); with
+/// `ignoringCase`, names that differ only in case count as the same (as DuckDB's own columns do).
+func uniqueNames(_ columns: [Column], ignoringCase: Bool = false) -> [String] {
     var seen: Set<String> = []
+    let key: (String) -> String = { ignoringCase ? $0.lowercased() : $0 }
     return columns.map { column in
         var name = column.name
         var suffix = 1
-        while seen.contains(name) {
+        while seen.contains(key(name)) {
             name = "\(column.name)_\(suffix)"
             suffix += 1
         }
-        seen.insert(name)
+        seen.insert(key(name))
         return name
     }
 }

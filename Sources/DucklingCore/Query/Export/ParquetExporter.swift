@@ -43,7 +43,8 @@ final class ParquetExporter: Sendable {
     }
 
     /// A connection and a pipe for one export, opening the instance on first use. Refused (429)
-    /// while `limit` exports run.
+    /// while `limit` exports run. Blocking (DuckDB opens and connects here): call it off the
+    /// cooperative pool.
     func prepare(limit: Int) throws -> ParquetExport {
         let admitted = running.withLock { running in
             guard running < limit else { return false }
@@ -69,17 +70,7 @@ final class ParquetExporter: Sendable {
 
     /// Columns with names made distinct as DuckDB does (case-insensitively): `id, id` → `id, id_1`.
     static func distinctNames(_ columns: [Column]) -> [Column] {
-        var seen: Set<String> = []
-        return columns.map { column in
-            var name = column.name
-            var suffix = 1
-            while seen.contains(name.lowercased()) {
-                name = "\(column.name)_\(suffix)"
-                suffix += 1
-            }
-            seen.insert(name.lowercased())
-            return Column(name: name, type: column.type)
-        }
+        zip(columns, uniqueNames(columns, ignoringCase: true)).map { Column(name: $1, type: $0.type) }
     }
 
     private func open() throws -> ParquetExport {
