@@ -19,12 +19,17 @@ public final class Interrupter: Sendable {
         var reason: Reason?
         var handlers: [UInt64: @Sendable (Reason) -> Void] = [:]
         var nextID: UInt64 = 0
-        var timer: DispatchWorkItem?
+        /// This interrupter's entry in ``DeadlineTimer``.
+        var deadline: UInt64?
     }
 
     private let state = Mutex(State())
 
     public init() {}
+
+    deinit {
+        state.withLock { $0.deadline }.map(DeadlineTimer.shared.cancel)
+    }
 
     /// Why the work was interrupted, or nil if it was not.
     public var reason: Reason? { state.withLock { $0.reason } }
@@ -34,8 +39,8 @@ public final class Interrupter: Sendable {
         let handlers = state.withLock { state -> [@Sendable (Reason) -> Void] in
             guard state.reason == nil else { return [] }
             state.reason = reason
-            state.timer?.cancel()
-            state.timer = nil
+            state.deadline.map(DeadlineTimer.shared.cancel)
+            state.deadline = nil
             defer { state.handlers = [:] }
             return Array(state.handlers.values)
         }
@@ -46,20 +51,19 @@ public final class Interrupter: Sendable {
     public func interrupt(at deadline: ContinuousClock.Instant) {
         let (seconds, attoseconds) = ContinuousClock.now.duration(to: deadline).components
         let nanoseconds = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let uptime = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(UInt64(nanoseconds))
         state.withLock { state in
             guard state.reason == nil else { return }
-            state.timer?.cancel()
-            let item = DispatchWorkItem { [weak self] in self?.interrupt(.timeout) }
-            state.timer = item
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: nanoseconds)), execute: item)
+            state.deadline.map(DeadlineTimer.shared.cancel)
+            state.deadline = DeadlineTimer.shared.schedule(self, at: uptime.overflow ? .max : uptime.partialValue)
         }
     }
 
     /// Stops the deadline timer (the work is done).
     public func cancelDeadline() {
         state.withLock { state in
-            state.timer?.cancel()
-            state.timer = nil
+            state.deadline.map(DeadlineTimer.shared.cancel)
+            state.deadline = nil
         }
     }
 

@@ -128,7 +128,8 @@ public final class QueryService: Sendable {
                         let result = try Self.execute(request, gate: gate, on: duckdb, cacheSize: cacheSize, counters: counters)
                         let cursor = QueryCursor(result: result, encoder: try makeEncoder(result), started: started)
                         let step = try cursor.advance(on: duckdb, budget: 1 << 16, maxChunks: firstChunks, isFirst: true)
-                        return (result.columns, step, connection.bind(cursor, to: duckdb))
+                        // A finished cursor is dropped here, on its connection, rather than by a job queued for later.
+                        return (result.columns, step, step.finished ? nil : connection.bind(cursor, to: duckdb))
                     } catch {
                         duckdb.rollbackIfInTransaction()
                         throw error

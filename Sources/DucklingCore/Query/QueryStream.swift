@@ -28,7 +28,7 @@ public final class QueryStream: ResultBody {
 
     init(
         columns: [Column], first: QueryCursor.Step, lease: ReaderLease,
-        cursor: ConnectionBound<QueryCursor>, interrupter: Interrupter,
+        cursor: ConnectionBound<QueryCursor>?, interrupter: Interrupter,
         chunksPerStep: Int = .max, report: @escaping @Sendable (QueryStatistics.Outcome, Int) -> Void
     ) {
         self.chunksPerStep = chunksPerStep
