@@ -30,7 +30,8 @@ final class DeadlineTimer: Sendable {
 
     private let state: Mutex<State>
 
-    private init() {
+    /// Interrupters use ``shared``; tests may make their own.
+    init() {
         state = Mutex(State(timer: DispatchSource.makeTimerSource(queue: DispatchQueue(label: "duckdbkit.deadlines"))))
         state.withLock { state in
             state.timer.setEventHandler { [unowned self] in self.fire() }
@@ -55,6 +56,11 @@ final class DeadlineTimer: Sendable {
 
     func cancel(_ id: UInt64) {
         _ = state.withLock { $0.entries.removeValue(forKey: id) }
+    }
+
+    /// Whether the deadline `id` is still waiting to fire.
+    func isPending(_ id: UInt64) -> Bool {
+        state.withLock { $0.entries[id] != nil }
     }
 
     /// Deadlines still wanted, and entries in the heap (those and cancelled ones not yet dropped).

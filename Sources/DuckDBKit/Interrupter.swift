@@ -31,6 +31,9 @@ public final class Interrupter: Sendable {
         state.withLock { $0.deadline }.map(DeadlineTimer.shared.cancel)
     }
 
+    /// This interrupter's entry in ``DeadlineTimer/shared`` while a deadline is set.
+    var deadlineID: UInt64? { state.withLock { $0.deadline } }
+
     /// Why the work was interrupted, or nil if it was not.
     public var reason: Reason? { state.withLock { $0.reason } }
 
