@@ -34,9 +34,13 @@ final class DeadlineTimer: Sendable {
     init() {
         state = Mutex(State(timer: DispatchSource.makeTimerSource(queue: DispatchQueue(label: "duckdbkit.deadlines"))))
         state.withLock { state in
-            state.timer.setEventHandler { [unowned self] in self.fire() }
+            state.timer.setEventHandler { [weak self] in self?.fire() }
             state.timer.activate()
         }
+    }
+
+    deinit {
+        state.withLock { $0.timer.cancel() }
     }
 
     /// Interrupts `interrupter` with ``Interrupter/Reason/timeout`` once `deadline` (uptime
@@ -71,19 +75,22 @@ final class DeadlineTimer: Sendable {
     /// Interrupts what is due and arms the timer for the next live deadline.
     private func fire() {
         let now = DispatchTime.now().uptimeNanoseconds
-        let due = state.withLock { state -> [Interrupter] in
-            var due: [Interrupter] = []
+        let due = state.withLock { state -> [(Interrupter, UInt64)] in
+            var due: [(Interrupter, UInt64)] = []
             while let top = state.heap.first, top.deadline <= now || state.entries[top.id] == nil {
                 Self.popTop(from: &state.heap)
                 if let entry = state.entries.removeValue(forKey: top.id), let interrupter = entry.interrupter {
-                    due.append(interrupter)
+                    due.append((interrupter, top.id))
                 }
             }
             state.armed = nil
             if let next = state.heap.first?.deadline { Self.arm(&state, at: next) }
             return due
         }
-        due.forEach { $0.interrupt(.timeout) }
+        // Outside the lock, and only if that deadline is still the interrupter's: one cancelled or
+        // replaced since it was taken out here does not fire. Handlers run on this one queue, so
+        // they must not block (they interrupt DuckDB, return a connection, close a pipe).
+        for (interrupter, id) in due { interrupter.timeOut(ifDeadline: id) }
     }
 
     private static func arm(_ state: inout State, at deadline: UInt64) {

@@ -39,8 +39,18 @@ public final class Interrupter: Sendable {
 
     /// Interrupts once; later calls change nothing.
     public func interrupt(_ reason: Reason = .cancelled) {
+        interrupt(reason, ifDeadline: nil)
+    }
+
+    /// The deadline `id` of ``DeadlineTimer`` passed: a timeout, unless that deadline was
+    /// cancelled or replaced in the meantime.
+    func timeOut(ifDeadline id: UInt64) {
+        interrupt(.timeout, ifDeadline: id)
+    }
+
+    private func interrupt(_ reason: Reason, ifDeadline id: UInt64?) {
         let handlers = state.withLock { state -> [@Sendable (Reason) -> Void] in
-            guard state.reason == nil else { return [] }
+            guard state.reason == nil, id == nil || state.deadline == id else { return [] }
             state.reason = reason
             state.deadline.map(DeadlineTimer.shared.cancel)
             state.deadline = nil

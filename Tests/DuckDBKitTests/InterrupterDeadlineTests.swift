@@ -56,6 +56,47 @@ struct InterrupterDeadlineTests {
         #expect(early.reason == .timeout && late.reason == .timeout && replaced.reason == .timeout)
     }
 
+    @Test func deadlinesSetAfterManyCompactionsStillFireInOrder() async throws {
+        // Enough set-and-cancelled deadlines to compact the shared heap many times over.
+        for _ in 0..<5_000 {
+            let interrupter = Interrupter()
+            interrupter.interrupt(at: .now + .seconds(30))
+            interrupter.cancelDeadline()
+        }
+        let start = ContinuousClock.now
+        let third = Interrupter(), first = Interrupter(), second = Interrupter()
+        let firings = [first, second, third].map { Firing($0, from: start) }
+        third.interrupt(at: start + .milliseconds(450))
+        first.interrupt(at: start + .milliseconds(50))
+        second.interrupt(at: start + .milliseconds(250))
+        var times: [Double] = []
+        for firing in firings { times.append(try await firing.wait()) }
+        #expect(times[0] >= 50 && times[1] >= 250 && times[2] >= 450, "fired at \(times) ms")
+        #expect(times[0] < times[1] && times[1] < times[2], "fired at \(times) ms")
+        // And with the heap empty and the timer idle, a deadline already past fires at once.
+        let late = Interrupter()
+        let lateFiring = Firing(late, from: .now)
+        late.interrupt(at: .now - .seconds(1))
+        #expect(try await lateFiring.wait() < 1_000)
+    }
+
+    @Test func aDeadlineReplacedAfterItWasDueDoesNotTimeOutTheNewOne() throws {
+        let interrupter = Interrupter()
+        interrupter.interrupt(at: .now + .seconds(60))
+        let old = try #require(interrupter.deadlineID)
+        interrupter.interrupt(at: .now + .seconds(60))
+        // The timer took the old entry out just before the replacement, and reports it now.
+        interrupter.timeOut(ifDeadline: old)
+        #expect(interrupter.reason == nil)
+        interrupter.cancelDeadline()
+        interrupter.timeOut(ifDeadline: old)
+        #expect(interrupter.reason == nil)
+        // The deadline that is still its own does fire.
+        interrupter.interrupt(at: .now + .seconds(60))
+        interrupter.timeOut(ifDeadline: try #require(interrupter.deadlineID))
+        #expect(interrupter.reason == .timeout)
+    }
+
     @Test func anInterrupterThatWasDroppedOrInterruptedLeavesNothingBehind() throws {
         let droppedID: UInt64
         do {

@@ -6,6 +6,8 @@ struct RequestMetricsMiddleware: RouterMiddleware {
 
     let metrics: HTTPMetrics
 
+    static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         do {
@@ -24,7 +26,8 @@ struct RequestMetricsMiddleware: RouterMiddleware {
     private func record(_ request: Request, context: Context, status: Int, started: ContinuousClock.Instant) {
         // The route pattern, not the path: one series per endpoint whatever the parameters.
         let route = context.endpointPath ?? "unmatched"
-        let method = request.method.rawValue
+        // HTTP/2 takes any method token; series only for the standard ones, so clients cannot make more.
+        let method = Self.standardMethods.contains(request.method.rawValue) ? request.method.rawValue : "OTHER"
         metrics.record(method: method, route: route, status: status, elapsed: ContinuousClock.now - started)
     }
 }
