@@ -115,8 +115,12 @@ import Testing
         try await TestServer.run(yaml: yaml, environment: SyncFixture.manual) { server in
             try TestEnvironment.psql("DELETE FROM \(table) WHERE id > 1000")
             #expect(try await SyncFixture.sync(server, "big")["status"] as? String == "succeeded")
-            // The test server runs without fsync: make the rows durable before stopping it abruptly.
-            try TestEnvironment.psql("INSERT INTO \(table) SELECT g, repeat(md5(g::text), 4), now() FROM generate_series(1001, 1500000) g; CHECKPOINT")
+            // The test server runs without fsync and with synchronous_commit off: make the rows
+            // durable before stopping it abruptly. The CHECKPOINT is a command of its own, after the
+            // insert committed (in one `-c` string both run in one transaction, the checkpoint before
+            // the commit, whose WAL an immediate stop can then lose: the rows were gone after restart).
+            try TestEnvironment.psql("INSERT INTO \(table) SELECT g, repeat(md5(g::text), 4), now() FROM generate_series(1001, 1500000) g")
+            try TestEnvironment.psql("CHECKPOINT")
             let before = try await snapshot(server, "big")
             let started = try await server.request(.POST, "/api/store/sync/big?full=true")
             #expect(started.status == 202)
