@@ -118,7 +118,7 @@ import Testing
             // The test server runs without fsync and with synchronous_commit off: make the rows
             // durable before stopping it abruptly. The CHECKPOINT is a command of its own, after the
             // insert committed (in one `-c` string both run in one transaction, the checkpoint before
-            // the commit, whose WAL an immediate stop can then lose: the rows were gone after restart).
+            // the commit, whose WAL an immediate stop can then lose, and the rows with it).
             try TestEnvironment.psql("INSERT INTO \(table) SELECT g, repeat(md5(g::text), 4), now() FROM generate_series(1001, 1500000) g")
             try TestEnvironment.psql("CHECKPOINT")
             let before = try await snapshot(server, "big")
