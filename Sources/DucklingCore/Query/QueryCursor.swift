@@ -27,7 +27,10 @@ final class QueryCursor {
     /// read-only transaction committed.
     func advance(on connection: Connection, budget: Int, maxChunks: Int = .max, isFirst: Bool) throws -> Step {
         var out: [UInt8] = []
-        out.reserveCapacity(min(budget, 1 << 16))
+        // Small to start with, growing as chunks come: most answers are a few hundred bytes, and
+        // a 64 KB buffer per query cost a large malloc and free each time (glibc also consolidates
+        // its fast bins on every free that large).
+        out.reserveCapacity(min(budget, 4096))
         if isFirst { encoder.begin(into: &out) }
         var chunks = 0
         while out.count < budget && chunks < maxChunks {
