@@ -57,10 +57,15 @@ public final class Connection {
         database.connectionClosed()
     }
 
-    /// Throws if the job this connection is running for has been cancelled.
+    /// Throws if the job this connection is running for has been cancelled, and interrupts DuckDB
+    /// too: a statement started just before the check has its tasks scheduled on DuckDB's threads
+    /// already (its start cleared any earlier interrupt), and left alone they would run to the end,
+    /// with the connection's next statement waiting for them. DuckDB clears the flag when the next
+    /// statement starts, after those tasks stopped.
     public func checkCancellation() throws {
-        if raw == nil { throw DuckDBError(code: .connectFailed, message: "the connection is closed") }
+        guard let raw else { throw DuckDBError(code: .connectFailed, message: "the connection is closed") }
         if let job = currentJob, job.isCancelled {
+            duckdb_interrupt(raw)
             throw DuckDBError(code: .interrupted, kind: .interrupt, message: "INTERRUPT Error: Interrupted!")
         }
     }

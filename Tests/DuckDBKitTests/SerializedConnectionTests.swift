@@ -41,6 +41,29 @@ import Testing
         #expect(try await connection.run { try $0.query("SELECT 7").scalar() } == .integer(7))
     }
 
+    /// Cancelled between DuckDB scheduling a statement's tasks and running any of them (the start
+    /// of a statement clears DuckDB's interrupt flag, so the interruption came "before" it): the
+    /// statement's tasks stop too. They used to run on DuckDB's worker to the end of the count
+    /// (about 5 s here), and the connection's next statement waited for them.
+    @Test func aStatementCancelledAsItStartsStopsInsideDuckDB() async throws {
+        let database = try Database(path: nil)
+        let connection = try SerializedConnection(database: database, label: "test")
+        let interrupter = Interrupter()
+        do {
+            _ = try await connection.run(interrupter: interrupter) { duckdb in
+                let statement = try duckdb.prepare("SELECT count(*) FROM range(20000000000)")
+                interrupter.interrupt(.cancelled)
+                return try statement.execute(streaming: false).scalar()
+            }
+            Issue.record("the cancelled statement ran to the end")
+        } catch let error as DuckDBError {
+            #expect(error.code == .interrupted)
+        }
+        let started = ContinuousClock.now
+        #expect(try await connection.run { try $0.query("SELECT 7").scalar() } == .integer(7))
+        #expect(ContinuousClock.now - started < .seconds(1))
+    }
+
     @Test func aJobCancelledBeforeItStartsNeverRuns() async throws {
         let database = try Database(path: nil)
         let connection = try SerializedConnection(database: database, label: "test")
