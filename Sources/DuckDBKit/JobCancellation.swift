@@ -5,8 +5,8 @@ import Synchronization
 ///
 /// An interruption interrupts the connection only while the job runs, under the same lock that
 /// `end()` takes, so it can never reach the connection's next job. The job checks the interrupter
-/// after DuckDB has started each statement (``Connection/checkCancellation()``), which closes the
-/// window in which DuckDB clears its own interrupt flag.
+/// after DuckDB has started each statement (``Connection/checkCancellation()``, which interrupts
+/// DuckDB again if so), which closes the window in which DuckDB clears its own interrupt flag.
 final class JobCancellation: Sendable {
     let interrupter: Interrupter
     /// The running connection's address: a plain integer so the state stays `Sendable`.
