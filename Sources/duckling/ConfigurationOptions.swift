@@ -33,7 +33,7 @@ func printError(_ message: String) {
 func bootstrapLogging(defaultLevel: Logger.Level = .info) -> Logger {
     let level = ProcessInfo.processInfo.environment["DUCKLING_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = LazyMetadataLogHandler(StreamLogHandler.standardError(label: label))
         handler.logLevel = level
         return handler
     }
