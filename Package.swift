@@ -136,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DucklingCoreTests",
-            dependencies: ["DucklingCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DucklingCore", "DucklingTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,62 +1,37 @@
 import DucklingCore
+import DucklingTestSupport
 import Logging
-import Synchronization
 import Testing
 
 /// The process's log handler: metadata set on a logger reaches every line it writes, and setting it
 /// costs the handler that writes lines nothing until a line is written.
 struct LazyMetadataLogHandlerTests {
-    /// Where the recording handler writes its lines, and how often its metadata was set.
-    private final class Sink: Sendable {
-        let lines = Mutex<[String]>([])
-        let metadataSets = Mutex<Int>(0)
-    }
-
-    /// A handler that writes lines the way swift-log's stream handler does, counting metadata sets.
-    private struct Recorder: LogHandler {
-        let sink: Sink
-        var logLevel: Logger.Level = .info
-        var metadata: Logger.Metadata = [:] {
-            didSet { sink.metadataSets.withLock { $0 += 1 } }
-        }
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            sink.lines.withLock { $0.append("\(event.level) \(fields) \(event.message)") }
-        }
-    }
-
-    private func logger(_ sink: Sink) -> Logger {
-        Logger(label: "test") { _ in LazyMetadataLogHandler(Recorder(sink: sink)) }
+    private func logger(_ capture: LogCapture, level: Logger.Level = .info) -> Logger {
+        var logger = Logger(label: "test") { label in LazyMetadataLogHandler(capture.handler(label: label)) }
+        logger.logLevel = level
+        return logger
     }
 
     @Test func metadataSetOnTheLoggerIsOnEveryLineItWritesAndNothingIsHandedOverBefore() {
-        let sink = Sink()
-        var logger = logger(sink)
+        let capture = LogCapture()
+        var logger = logger(capture)
         for id in 0..<100 { logger[metadataKey: "request_id"] = "\(id)" }
         logger[metadataKey: "database"] = "default"
         logger.debug("below the level: never written")
-        #expect(sink.metadataSets.withLock { $0 } == 0, "setting metadata must not reach the writing handler")
+        #expect(capture.metadataSetCount == 0, "setting metadata must not reach the writing handler")
 
         logger.warning("slow query", metadata: ["ms": "1200"])
         logger.info("done")
-        #expect(sink.lines.withLock { $0 } == [
-            "warning database=default ms=1200 request_id=99 slow query",
-            "info database=default request_id=99 done",
+        #expect(capture.all == [
+            "warning test: database=default ms=1200 request_id=99 [DucklingCoreTests] slow query",
+            "info test: database=default request_id=99 [DucklingCoreTests] done",
         ])
-        #expect(sink.metadataSets.withLock { $0 } == 2, "one hand-over per line written")
+        #expect(capture.metadataSetCount == 2, "one hand-over per line written")
     }
 
     @Test func theLevelIsTheWritingHandlersAndACopyKeepsItsOwnMetadataAndLevel() {
-        let sink = Sink()
-        var first = logger(sink)
-        first.logLevel = .error
+        let capture = LogCapture()
+        var first = logger(capture, level: .error)
         first[metadataKey: "who"] = "first"
         var second = first
         second[metadataKey: "who"] = "second"
@@ -65,6 +40,6 @@ struct LazyMetadataLogHandlerTests {
         first.error("kept")
         second.info("also kept")
         #expect(first.logLevel == .error && second.logLevel == .info)
-        #expect(sink.lines.withLock { $0 } == ["error who=first kept", "info who=second also kept"])
+        #expect(capture.all == ["error test: who=first [DucklingCoreTests] kept", "info test: who=second [DucklingCoreTests] also kept"])
     }
 }

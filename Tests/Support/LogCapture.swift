@@ -5,6 +5,7 @@ import Synchronization
 /// that check what the logs say (and what they never say).
 public final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
+    private let metadataSets = Mutex(0)
 
     public init() {}
 
@@ -13,11 +14,19 @@ public final class LogCapture: Sendable {
 
     public var all: [String] { lines.withLock { $0 } }
 
+    /// How many times any of this capture's handlers had its metadata set.
+    public var metadataSetCount: Int { metadataSets.withLock { $0 } }
+
     /// A logger whose every message, metadata included, lands here.
     public func logger(label: String) -> Logger {
-        var logger = Logger(label: label) { [self] label in Handler(label: label, capture: self) }
+        var logger = Logger(label: label) { [self] label in handler(label: label) }
         logger.logLevel = .trace
         return logger
+    }
+
+    /// The handler behind `logger(label:)`, for wrapping in another one.
+    public func handler(label: String) -> some LogHandler {
+        Handler(label: label, capture: self)
     }
 
     fileprivate func append(_ line: String) {
@@ -27,7 +36,9 @@ public final class LogCapture: Sendable {
     private struct Handler: LogHandler {
         let label: String
         let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
+        var metadata: Logger.Metadata = [:] {
+            didSet { capture.metadataSets.withLock { $0 += 1 } }
+        }
         var logLevel: Logger.Level = .trace
 
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
